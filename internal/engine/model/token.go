@@ -1,0 +1,116 @@
+package model
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+	"time"
+)
+
+// TokenKind says what a token may do.
+type TokenKind string
+
+// Token kinds, from most to least powerful.
+const (
+	// TokenAdmin may do everything, including managing tokens.
+	TokenAdmin TokenKind = "admin"
+	// TokenWrite may use the management API; Terraform uses one.
+	TokenWrite TokenKind = "write"
+	// TokenSDK may only evaluate flags.
+	TokenSDK TokenKind = "sdk"
+)
+
+// TokenKinds lists every kind, for validation messages and schemas.
+var TokenKinds = []TokenKind{TokenAdmin, TokenWrite, TokenSDK}
+
+// TokenPrefix starts every token, so secret scanners can recognise one.
+const TokenPrefix = "prog_"
+
+// MinTokenLength is the shortest token accepted, including a bootstrap token
+// supplied by the operator.
+const MinTokenLength = 32
+
+// Token is a bearer credential. Only its SHA-256 hash is stored; the secret is
+// shown once, when the token is created.
+type Token struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	Kind      TokenKind  `json:"kind"`
+	Hash      string     `json:"-"`
+	Hint      string     `json:"hint"`
+	CreatedAt time.Time  `json:"created_at"`
+	CreatedBy string     `json:"created_by"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// TokenSpec is what a caller supplies to create a token.
+type TokenSpec struct {
+	Name string    `json:"name"`
+	Kind TokenKind `json:"kind"`
+}
+
+// Validate checks a token request.
+func (s TokenSpec) Validate() error {
+	var p Problems
+	ValidateName(&p, "/name", s.Name, "token name")
+	if !s.Kind.Valid() {
+		p.Add("/kind", "the token kind "+quote(string(s.Kind))+" is not valid: use admin, write or sdk")
+	}
+	return p.Err()
+}
+
+// Valid reports whether k is a known kind.
+func (k TokenKind) Valid() bool {
+	return k == TokenAdmin || k == TokenWrite || k == TokenSDK
+}
+
+// NewTokenSecret returns a fresh token: the prefix and 256 random bits.
+func NewTokenSecret() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	return TokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// NewTokenID returns a public identifier for a token record.
+func NewTokenID() string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	return "tok_" + hex.EncodeToString(b)
+}
+
+// HashToken returns the stored form of a secret.
+func HashToken(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// TokenHint returns the part of a secret that is safe to show in listings.
+func TokenHint(secret string) string {
+	rest := strings.TrimPrefix(secret, TokenPrefix)
+	if len(rest) > 4 {
+		rest = rest[:4]
+	}
+	return TokenPrefix + rest + "…"
+}
+
+// ValidateTokenSecret checks a secret supplied by an operator (the bootstrap
+// token) rather than generated here.
+func ValidateTokenSecret(secret string) error {
+	var p Problems
+	if len(secret) < MinTokenLength {
+		p.Add("/token", "the token is "+itoa(len(secret))+" characters long; use at least "+itoa(MinTokenLength)+" random characters (for example the output of `openssl rand -base64 32`)")
+	}
+	for _, r := range secret {
+		if r <= ' ' || r > '~' {
+			p.Add("/token", "the token may contain only printable ASCII characters without spaces")
+			break
+		}
+	}
+	return p.Err()
+}
