@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/api"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f := newFlags("serve", "serve [flags]", stderr)
+	listen := f.string("listen", "PROGRESSIVE_LISTEN", engine.DefaultListen, "address to serve the API on")
+	dataDir := f.string("data-dir", "PROGRESSIVE_DATA_DIR", engine.DefaultDataDir(), "directory for the embedded SQLite database")
+	dbURL := f.string("database-url", "PROGRESSIVE_DATABASE_URL", "", "postgres://… for PostgreSQL, sqlite:/path/file.db for SQLite; empty: SQLite in the data directory")
+	tlsCert := f.string("tls-cert", "PROGRESSIVE_TLS_CERT", "", "PEM certificate file; serves HTTPS with --tls-key")
+	tlsKey := f.string("tls-key", "PROGRESSIVE_TLS_KEY", "", "PEM private key file for --tls-cert")
+	bootstrap := f.string("bootstrap-token", "PROGRESSIVE_BOOTSTRAP_TOKEN", "", "admin token to create on first start instead of a random one (at least 32 characters)")
+	shutdown := f.duration("shutdown-timeout", "PROGRESSIVE_SHUTDOWN_TIMEOUT", 30*time.Second, "how long in-flight requests may take to finish on SIGTERM")
+	leaseTTL := f.duration("lease-ttl", "PROGRESSIVE_LEASE_TTL", 15*time.Second, "controller lease duration; a standby takes over this long after the leader vanishes")
+	maxBody := f.int64("max-body-bytes", "PROGRESSIVE_MAX_BODY_BYTES", api.DefaultMaxBodyBytes, "largest request body accepted, in bytes")
+	logLevel := f.string("log-level", "PROGRESSIVE_LOG_LEVEL", "info", "trace, debug, info, warn or error")
+	logFormat := f.string("log-format", "PROGRESSIVE_LOG_FORMAT", "text", "text or json")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if f.NArg() > 0 {
+		return fmt.Errorf("serve takes no arguments, got %q", f.Args())
+	}
+	if !oneOf(*logLevel, "trace", "debug", "info", "warn", "error") {
+		return fmt.Errorf("log level %q is not one of trace, debug, info, warn, error", *logLevel)
+	}
+	if !oneOf(*logFormat, "text", "json") {
+		return fmt.Errorf("log format %q is not text or json", *logFormat)
+	}
+	if *leaseTTL < time.Second {
+		return fmt.Errorf("lease TTL %s is too short: use at least 1s", *leaseTTL)
+	}
+	log := hclog.New(&hclog.LoggerOptions{Name: "progressive", Level: hclog.LevelFromString(*logLevel), Output: stderr, JSONFormat: *logFormat == "json"})
+	return engine.Run(ctx, engine.Config{
+		Listen: *listen, DataDir: *dataDir, DatabaseURL: *dbURL, TLSCert: *tlsCert, TLSKey: *tlsKey,
+		BootstrapToken: *bootstrap, ShutdownTimeout: *shutdown, LeaseTTL: *leaseTTL, MaxBodyBytes: *maxBody,
+		Log: log, Out: stdout,
+	})
+}

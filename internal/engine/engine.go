@@ -1,0 +1,241 @@
+// Package engine wires the engine's parts into the `progressive serve`
+// daemon: it opens the store, bootstraps the first token, elects a
+// controller leader, and serves the API until its context ends, finishing
+// in-flight requests before it returns.
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/api"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/auth"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/clock"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/controller"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/lease"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store/postgres"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store/sqlite"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/version"
+)
+
+// Config is everything `progressive serve` takes.
+type Config struct {
+	Listen          string        // PROGRESSIVE_LISTEN
+	DataDir         string        // PROGRESSIVE_DATA_DIR
+	DatabaseURL     string        // PROGRESSIVE_DATABASE_URL
+	TLSCert         string        // PROGRESSIVE_TLS_CERT
+	TLSKey          string        // PROGRESSIVE_TLS_KEY
+	BootstrapToken  string        // PROGRESSIVE_BOOTSTRAP_TOKEN
+	ShutdownTimeout time.Duration // PROGRESSIVE_SHUTDOWN_TIMEOUT
+	LeaseTTL        time.Duration // PROGRESSIVE_LEASE_TTL
+	MaxBodyBytes    int64
+	Log             hclog.Logger
+	// Out receives the bootstrap token, once.
+	Out io.Writer
+	// Ready, when set, receives the bound address once the engine serves.
+	Ready chan<- string
+}
+
+// DefaultListen is the default listen address.
+const DefaultListen = "127.0.0.1:8181"
+
+// DefaultDataDir is where the engine keeps its SQLite file when neither
+// PROGRESSIVE_DATA_DIR nor PROGRESSIVE_DATABASE_URL says otherwise:
+// $XDG_DATA_HOME/progressive, or ~/.local/share/progressive.
+func DefaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "progressive")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "progressive")
+	}
+	return "progressive-data"
+}
+
+// OpenStore opens the store that cfg names: PostgreSQL for a postgres:// or
+// postgresql:// URL, SQLite for a sqlite: URL or when no URL is given.
+func OpenStore(ctx context.Context, databaseURL, dataDir string) (store.Store, error) {
+	switch {
+	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
+		return postgres.Open(ctx, databaseURL)
+	case databaseURL == "":
+		if dataDir == "" {
+			dataDir = DefaultDataDir()
+		}
+		return sqlite.Open(ctx, filepath.Join(dataDir, "progressive.db"))
+	case strings.HasPrefix(databaseURL, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(databaseURL, "sqlite:"), "//")
+		if path == "" {
+			return nil, errors.New("the database URL sqlite: names no file; use sqlite:/path/to/progressive.db")
+		}
+		return sqlite.Open(ctx, path)
+	}
+	return nil, fmt.Errorf("the database URL %q is not supported: use postgres://user:password@host:5432/dbname for PostgreSQL, sqlite:/path/to/file.db for SQLite, or leave it empty for SQLite in the data directory", redact(databaseURL))
+}
+
+func redact(u string) string {
+	if i := strings.Index(u, "@"); i > 0 {
+		if j := strings.Index(u, "://"); j > 0 && j < i {
+			return u[:j+3] + "…" + u[i:]
+		}
+	}
+	return u
+}
+
+// Run serves until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Log == nil {
+		cfg.Log = hclog.NewNullLogger()
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return errors.New("TLS needs both a certificate and a key: set --tls-cert and --tls-key (PROGRESSIVE_TLS_CERT, PROGRESSIVE_TLS_KEY) together")
+	}
+	if cfg.BootstrapToken != "" {
+		if err := model.ValidateTokenSecret(cfg.BootstrapToken); err != nil {
+			return fmt.Errorf("PROGRESSIVE_BOOTSTRAP_TOKEN: %w", err)
+		}
+	}
+	log := cfg.Log
+
+	st, err := OpenStore(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	log.Info("store open", "backend", st.Backend())
+
+	if err := bootstrap(ctx, st, cfg); err != nil {
+		return err
+	}
+	authn := auth.New(st, log.Named("auth"))
+	if err := authn.Refresh(ctx); err != nil {
+		return fmt.Errorf("load tokens: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (set --listen or PROGRESSIVE_LISTEN to a free address)", cfg.Listen, err)
+	}
+
+	var leading, ready atomic.Bool
+	srv := &api.Server{Store: st, Auth: authn, Clock: clock.Real{}, Log: log.Named("api"), Version: version.Version,
+		MaxBodyBytes: cfg.MaxBodyBytes, Leading: leading.Load, Ready: ready.Load}
+	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: log.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
+
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	done := make(chan struct{}, 3)
+	go func() { authn.Run(bg); done <- struct{}{} }()
+	go func() { expireIdempotency(bg, st, log); done <- struct{}{} }()
+	ctrl := &controller.Controller{Interval: time.Second, Log: log.Named("controller")}
+	el := &lease.Elector{Store: st, Name: "controller", Holder: holderID(), TTL: cfg.LeaseTTL, Log: log.Named("lease"), OnChange: leading.Store}
+	go func() { el.Run(bg, ctrl.Lead); done <- struct{}{} }()
+
+	serveErr := make(chan error, 1)
+	go func() {
+		if cfg.TLSCert != "" {
+			serveErr <- httpSrv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			serveErr <- httpSrv.Serve(ln)
+		}
+	}()
+	ready.Store(true)
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	log.Info("serving", "address", scheme+"://"+ln.Addr().String(), "version", version.Version)
+	if cfg.Ready != nil {
+		cfg.Ready <- ln.Addr().String()
+	}
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout)
+	ready.Store(false)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	shutdownErr := httpSrv.Shutdown(sctx)
+	stopBG()
+	for range 3 {
+		<-done
+	}
+	if shutdownErr != nil {
+		return fmt.Errorf("shutdown: %w", shutdownErr)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func bootstrap(ctx context.Context, st store.Store, cfg Config) error {
+	secret := cfg.BootstrapToken
+	if secret == "" {
+		secret = model.NewTokenSecret()
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	t := model.Token{ID: model.NewTokenID(), Name: "bootstrap", Kind: model.TokenAdmin, Hash: model.HashToken(secret), Hint: model.TokenHint(secret), CreatedAt: now, CreatedBy: "engine"}
+	created, err := st.BootstrapToken(ctx, t, model.Audit{Actor: "engine", Time: now, Message: "first start: bootstrap admin token"})
+	if err != nil {
+		return fmt.Errorf("bootstrap token: %w", err)
+	}
+	switch {
+	case !created && cfg.BootstrapToken != "":
+		cfg.Log.Info("the store already has tokens; PROGRESSIVE_BOOTSTRAP_TOKEN is ignored")
+	case created && cfg.BootstrapToken != "":
+		cfg.Log.Info("bootstrap admin token created from PROGRESSIVE_BOOTSTRAP_TOKEN", "id", t.ID)
+	case created:
+		fmt.Fprintf(cfg.Out, "\nFirst start: created the admin token %q. It is shown only this once; keep it safe:\n\n    %s\n\n"+
+			"Create a token for Terraform with:\n\n    PROGRESSIVE_TOKEN=%s progressive token create --kind write --name terraform\n\n", t.Name, secret, secret)
+	}
+	return nil
+}
+
+func expireIdempotency(ctx context.Context, st store.Store, log hclog.Logger) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if err := st.ExpireIdempotent(ctx, time.Now().Add(-api.IdempotencyTTL)); err != nil && ctx.Err() == nil {
+			log.Warn("could not expire idempotency keys", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func holderID() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
+}
