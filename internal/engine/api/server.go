@@ -125,7 +125,7 @@ func (s *Server) handle(pattern string, need model.TokenKind, h http.HandlerFunc
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	h, pattern := s.mux.Handler(r)
 	if pattern != "" {
-		h.ServeHTTP(w, r)
+		s.mux.ServeHTTP(w, r) // sets the request's path values; h would not
 		return
 	}
 	rec := httptest.NewRecorder()

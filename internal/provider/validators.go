@@ -1,0 +1,56 @@
+package provider
+
+import (
+	"context"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
+)
+
+// modelString applies one of the engine's own validation rules at plan time,
+// so that Terraform and the API refuse the same values with the same words.
+type modelString struct {
+	description string
+	check       func(p *model.Problems, value string)
+}
+
+var _ validator.String = modelString{}
+
+func (v modelString) Description(context.Context) string         { return v.description }
+func (v modelString) MarkdownDescription(context.Context) string { return v.description }
+
+func (v modelString) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	var p model.Problems
+	v.check(&p, req.ConfigValue.ValueString())
+	if ve, ok := p.Err().(*model.ValidationError); ok {
+		for _, f := range ve.Fields {
+			resp.Diagnostics.AddAttributeError(req.Path, "Invalid Value", capitalize(f.Detail)+".")
+		}
+	}
+}
+
+func nameValidator(what string) validator.String {
+	return modelString{
+		description: "1 to 63 lower-case letters, digits and hyphens, starting with a letter or digit",
+		check:       func(p *model.Problems, v string) { model.ValidateName(p, "", v, what) },
+	}
+}
+
+func descriptionValidator() validator.String {
+	return modelString{
+		description: "at most 1024 characters",
+		check:       func(p *model.Problems, v string) { model.ValidateDescription(p, "", v) },
+	}
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
