@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -60,7 +61,7 @@ func (f *flags) int64(name, env string, def int64, help string) *int64 {
 // parse parses args and reports invalid environment values first.
 func (f *flags) parse(args []string) error {
 	if err := f.Parse(args); err != nil {
-		if err == flag.ErrHelp {
+		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return errUsage

@@ -136,7 +136,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("load tokens: %w", err)
 	}
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (set --listen or PROGRESSIVE_LISTEN to a free address)", cfg.Listen, err)
 	}

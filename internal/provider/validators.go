@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -27,7 +28,8 @@ func (v modelString) ValidateString(_ context.Context, req validator.StringReque
 	}
 	var p model.Problems
 	v.check(&p, req.ConfigValue.ValueString())
-	if ve, ok := p.Err().(*model.ValidationError); ok {
+	var ve *model.ValidationError
+	if errors.As(p.Err(), &ve) {
 		for _, f := range ve.Fields {
 			resp.Diagnostics.AddAttributeError(req.Path, "Invalid Value", capitalize(f.Detail)+".")
 		}

@@ -51,7 +51,7 @@ func startMoto() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd := exec.CommandContext(context.Background(), bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	log, err := os.CreateTemp("", "moto-*.log")
 	if err != nil {
 		return "", err

@@ -63,7 +63,7 @@ func PostgresDSN(t testing.TB) string {
 			return
 		}
 		defer admin.Close()
-		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+		_, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	})
 	return withDatabase(pgDSN, name)
 }
@@ -106,7 +106,7 @@ func versionOf(dir string) int {
 }
 
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}
@@ -141,9 +141,9 @@ func startPostgres() (string, error) {
 	run := func(name string, args ...string) error {
 		var cmd *exec.Cmd
 		if runAs != nil {
-			cmd = exec.Command("runuser", append([]string{"-u", runAs.Username, "--", filepath.Join(bin, name)}, args...)...)
+			cmd = exec.CommandContext(context.Background(), "runuser", append([]string{"-u", runAs.Username, "--", filepath.Join(bin, name)}, args...)...)
 		} else {
-			cmd = exec.Command(filepath.Join(bin, name), args...)
+			cmd = exec.CommandContext(context.Background(), filepath.Join(bin, name), args...)
 		}
 		out, err := cmd.CombinedOutput()
 		if err != nil {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -225,6 +226,12 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	t := model.Token{ID: model.NewTokenID(), Name: spec.Name, Kind: spec.Kind, Hash: model.HashToken(secret), Hint: model.TokenHint(secret),
 		CreatedAt: a.Time.UTC().Truncate(time.Millisecond), CreatedBy: a.Actor}
 	if err := s.Store.CreateToken(r.Context(), t, a); err != nil {
+		var exists *store.ExistsError
+		if errors.As(err, &exists) {
+			writeProblem(w, r, &problem.Problem{Type: problem.TypeExists, Title: "Already Exists", Status: http.StatusConflict,
+				Detail: exists.Error() + "; choose another name, or revoke that token first (`progressive token revoke " + spec.Name + "`)"})
+			return
+		}
 		s.fail(w, r, err, "token "+strconv.Quote(spec.Name))
 		return
 	}

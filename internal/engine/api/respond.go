@@ -65,7 +65,7 @@ func fromError(err error, what string) *problem.Problem {
 		return invalid(ve.Fields...)
 	case errors.As(err, &exists):
 		return &problem.Problem{Type: problem.TypeExists, Title: "Already Exists", Status: http.StatusConflict,
-			Detail: exists.Error() + "; to manage it with Terraform, import it instead of creating it"}
+			Detail: exists.Error() + "; choose another name, or to manage the existing one with Terraform, import it instead of creating it"}
 	case errors.As(err, &version):
 		return &problem.Problem{Type: problem.TypeVersionConflict, Title: "Version Conflict", Status: http.StatusConflict, CurrentVersion: version.Current,
 			Detail: fmt.Sprintf("%s was changed by someone else: you sent If-Match version %d but the current version is %d; read it again, reapply your change and retry", what, version.Given, version.Current)}
