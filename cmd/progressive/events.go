@@ -27,6 +27,9 @@ func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := f.parse(args); err != nil {
 		return err
 	}
+	if q.Limit < 1 || q.Limit > 1000 {
+		return fmt.Errorf("--limit %d is out of range: use 1 to 1000", q.Limit)
+	}
 	var err error
 	if q.Since, err = parseWhen(*since); err != nil {
 		return fmt.Errorf("--since: %w", err)

@@ -12,6 +12,11 @@ import (
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/api"
 )
 
+// serveReady, when set (by tests), receives the address that `serve` is
+// bound to once it answers requests; with --listen 127.0.0.1:0 it is the
+// only way to learn the port.
+var serveReady chan<- string
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("serve", "serve [flags]", stderr)
 	listen := f.string("listen", "PROGRESSIVE_LISTEN", engine.DefaultListen, "address to serve the API on")
@@ -44,6 +49,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return engine.Run(ctx, engine.Config{
 		Listen: *listen, DataDir: *dataDir, DatabaseURL: *dbURL, TLSCert: *tlsCert, TLSKey: *tlsKey,
 		BootstrapToken: *bootstrap, ShutdownTimeout: *shutdown, LeaseTTL: *leaseTTL, MaxBodyBytes: *maxBody,
-		Log: log, Out: stdout,
+		Log: log, Out: stdout, Ready: serveReady,
 	})
 }

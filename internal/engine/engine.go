@@ -128,6 +128,14 @@ func Run(ctx context.Context, cfg Config) error {
 	defer st.Close()
 	log.Info("store open", "backend", st.Backend())
 
+	// Listen before bootstrapping, so that a start that cannot serve does not
+	// use up the one printing of the first admin token.
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (set --listen or PROGRESSIVE_LISTEN to a free address)", cfg.Listen, err)
+	}
+	defer ln.Close()
+
 	if err := bootstrap(ctx, st, cfg); err != nil {
 		return err
 	}
@@ -136,10 +144,6 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("load tokens: %w", err)
 	}
 
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w (set --listen or PROGRESSIVE_LISTEN to a free address)", cfg.Listen, err)
-	}
 
 	var leading, ready atomic.Bool
 	srv := &api.Server{Store: st, Auth: authn, Clock: clock.Real{}, Log: log.Named("api"), Version: version.Version,

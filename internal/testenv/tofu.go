@@ -13,13 +13,7 @@ import (
 // missing OpenTofu or an unset TF_ACC fails the test.
 func Tofu(t *testing.T) {
 	t.Helper()
-	path := os.Getenv("TF_ACC_TERRAFORM_PATH")
-	if path == "" {
-		path = findProgram("tofu")
-	}
-	if path == "" {
-		Unavailable(t, "OpenTofu", "run `make tools` to build bin/tofu, or set TF_ACC_TERRAFORM_PATH")
-	}
+	path := TofuPath(t)
 	if os.Getenv("TF_ACC") == "" {
 		Unavailable(t, "TF_ACC", "acceptance tests run with TF_ACC=1; `make test` sets it")
 	}
@@ -31,4 +25,18 @@ func Tofu(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("TF_CLI_CONFIG_FILE", cfg)
+}
+
+// TofuPath returns the OpenTofu binary: TF_ACC_TERRAFORM_PATH, else bin/tofu
+// from `make tools`, else tofu on PATH.
+func TofuPath(t testing.TB) string {
+	t.Helper()
+	path := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if path == "" {
+		path = findProgram("tofu")
+	}
+	if path == "" {
+		Unavailable(t, "OpenTofu", "run `make tools` to build bin/tofu, or set TF_ACC_TERRAFORM_PATH")
+	}
+	return path
 }

@@ -28,6 +28,15 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *pro
 		return nil, &problem.Problem{Type: problem.TypeUnsupportedMedia, Title: "Unsupported Media Type", Status: http.StatusUnsupportedMediaType,
 			Detail: fmt.Sprintf("the request body must be JSON sent with Content-Type: application/json (got %s)", ct)}
 	}
+	// MaxBytesReader tells the server to close the connection after a too
+	// large body only when it gets the server's own ResponseWriter.
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			break
+		}
+		w = u.Unwrap()
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError

@@ -299,14 +299,18 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, invalid(errs...))
 		return
 	}
+	// Ask for one more than a page to know whether another page exists.
+	limit := f.Limit
+	f.Limit++
 	evs, err := s.Store.ListEvents(r.Context(), f)
 	if err != nil {
 		s.fail(w, r, err, "events")
 		return
 	}
 	out := EventList{Events: evs}
-	if len(evs) == f.Limit {
-		out.NextCursor = strconv.FormatInt(evs[len(evs)-1].ID, 10)
+	if len(evs) > limit {
+		out.Events = evs[:limit]
+		out.NextCursor = strconv.FormatInt(out.Events[limit-1].ID, 10)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store"
 )
 
-// MaxEventPage bounds one page of events.
-const MaxEventPage = 1000
+// MaxEventPage bounds one read of events.
+const MaxEventPage = 10000
 
 // ListEvents pages through the audit log, newest first.
 func (s *Store) ListEvents(ctx context.Context, f store.EventFilter) ([]model.Event, error) {
