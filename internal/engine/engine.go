@@ -144,7 +144,6 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("load tokens: %w", err)
 	}
 
-
 	var leading, ready atomic.Bool
 	srv := &api.Server{Store: st, Auth: authn, Clock: clock.Real{}, Log: log.Named("api"), Version: version.Version,
 		MaxBodyBytes: cfg.MaxBodyBytes, Leading: leading.Load, Ready: ready.Load}

@@ -36,14 +36,14 @@ type Authenticator struct {
 	MissRefresh time.Duration
 
 	mu          sync.RWMutex
-	byHash      map[string]model.Token
+	byHash      map[[sha256.Size]byte]model.Token
 	lastRefresh time.Time
 	refreshMu   sync.Mutex
 }
 
 // New returns an Authenticator; call Refresh before serving.
 func New(s TokenLister, log hclog.Logger) *Authenticator {
-	return &Authenticator{store: s, log: log, RefreshInterval: 10 * time.Second, MissRefresh: time.Second, byHash: map[string]model.Token{}}
+	return &Authenticator{store: s, log: log, RefreshInterval: 10 * time.Second, MissRefresh: time.Second, byHash: map[[sha256.Size]byte]model.Token{}}
 }
 
 // Refresh reloads the active tokens.
@@ -58,11 +58,16 @@ func (a *Authenticator) refreshLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m := make(map[string]model.Token, len(tokens))
+	m := make(map[[sha256.Size]byte]model.Token, len(tokens))
 	for _, t := range tokens {
-		if t.RevokedAt == nil {
-			m[t.Hash] = t
+		var key [sha256.Size]byte
+		if t.RevokedAt != nil || hex.DecodedLen(len(t.Hash)) != sha256.Size {
+			continue
 		}
+		if _, err := hex.Decode(key[:], []byte(t.Hash)); err != nil {
+			continue
+		}
+		m[key] = t
 	}
 	a.mu.Lock()
 	a.byHash = m
@@ -89,8 +94,7 @@ func (a *Authenticator) Run(ctx context.Context) {
 
 // Authenticate returns the active token whose secret this is.
 func (a *Authenticator) Authenticate(ctx context.Context, secret string) (model.Token, bool) {
-	sum := sha256.Sum256([]byte(secret))
-	hash := hex.EncodeToString(sum[:])
+	hash := sha256.Sum256([]byte(secret))
 	if t, ok := a.lookup(hash); ok {
 		return t, true
 	}
@@ -110,7 +114,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, secret string) (model.
 	return a.lookup(hash)
 }
 
-func (a *Authenticator) lookup(hash string) (model.Token, bool) {
+func (a *Authenticator) lookup(hash [sha256.Size]byte) (model.Token, bool) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	t, ok := a.byHash[hash]
