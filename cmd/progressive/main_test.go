@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/api"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/client"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/problem"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/wire"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/testenv"
 )
 
@@ -475,7 +475,7 @@ func TestTokenCommands(t *testing.T) {
 
 	// --json prints the token and its secret.
 	stdout, _, err = cli(t, "token", "create", "--json", "--kind", "sdk", "--name", "app")
-	var created api.CreatedToken
+	var created wire.CreatedToken
 	if err != nil || json.Unmarshal([]byte(stdout), &created) != nil || created.Token.Name != "app" || created.Token.Kind != model.TokenSDK || !secretRE.MatchString(created.Secret) {
 		t.Fatalf("token create --json: %q, %v", stdout, err)
 	}
@@ -646,7 +646,7 @@ func TestEventsCommand(t *testing.T) {
 	}
 
 	stdout, _, err = cli(t, "events", "--json", "--object", "team-a")
-	var page api.EventList
+	var page wire.EventList
 	if err != nil || json.Unmarshal([]byte(stdout), &page) != nil || len(page.Events) != 1 || page.Events[0].Actor != "bootstrap" {
 		t.Errorf("events --json: %q, %v", stdout, err)
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store/postgres"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store/sqlite"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/wire"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/testenv"
 )
 
@@ -306,7 +307,7 @@ func TestProjectCRUD(t *testing.T) {
 			if r.header.Get("ETag") != `"1"` || !reflect.DeepEqual(got, created) {
 				t.Errorf("GET: ETag %q, project %+v; want \"1\", %+v", r.header.Get("ETag"), got, created)
 			}
-			var list api.ProjectList
+			var list wire.ProjectList
 			wantJSON(t, e.do("GET", "/v1/projects", e.write, ""), http.StatusOK, &list)
 			var names []string
 			for _, p := range list.Projects {
@@ -498,7 +499,7 @@ func TestIdempotencyKey(t *testing.T) {
 
 			// Token creation is idempotent too: one token, one secret.
 			t1 := e.do("POST", "/v1/tokens", e.admin, `{"name":"deployer","kind":"write"}`, "Idempotency-Key", "key-4")
-			var ct api.CreatedToken
+			var ct wire.CreatedToken
 			wantJSON(t, t1, http.StatusCreated, &ct)
 			t2 := e.do("POST", "/v1/tokens", e.admin, `{"name":"deployer","kind":"write"}`, "Idempotency-Key", "key-4")
 			if t2.status != http.StatusCreated || string(t2.body) != string(t1.body) || t2.header.Get("Idempotent-Replayed") != "true" {
@@ -632,14 +633,14 @@ func TestAuthentication(t *testing.T) {
 			t.Errorf("WWW-Authenticate %q, detail %q", r.header.Get("WWW-Authenticate"), p.Detail)
 		}
 		// The scheme is case-insensitive; the secret is not.
-		wantJSON(t, e.do("GET", "/v1/token", "", "", "Authorization", "bearer "+e.write), http.StatusOK, &api.WhoAmI{})
+		wantJSON(t, e.do("GET", "/v1/token", "", "", "Authorization", "bearer "+e.write), http.StatusOK, &wire.WhoAmI{})
 		wantProblem(t, e.do("GET", "/v1/token", strings.ToUpper(e.write), ""), http.StatusUnauthorized, problem.TypeUnauthenticated)
 		e.wantUnchanged(before)
 	})
 
 	t.Run("revoked token", func(t *testing.T) {
 		e.t = t
-		var ct api.CreatedToken
+		var ct wire.CreatedToken
 		r := e.do("POST", "/v1/tokens", e.admin, `{"name":"temp","kind":"write"}`)
 		wantJSON(t, r, http.StatusCreated, &ct)
 		if ct.Secret == "" || ct.Token.Kind != model.TokenWrite || ct.Token.Name != "temp" || ct.Token.CreatedBy != adminName || r.header.Get("Location") != "/v1/tokens/"+ct.Token.ID {
@@ -648,7 +649,7 @@ func TestAuthentication(t *testing.T) {
 		if strings.Contains(string(e.do("GET", "/v1/tokens", e.admin, "").body), ct.Secret) {
 			t.Fatal("the token list shows a secret")
 		}
-		var who api.WhoAmI
+		var who wire.WhoAmI
 		wantJSON(t, e.do("GET", "/v1/token", ct.Secret, ""), http.StatusOK, &who)
 		if who.Name != "temp" || who.Kind != model.TokenWrite || who.ID != ct.Token.ID {
 			t.Errorf("whoami %+v", who)
@@ -710,17 +711,17 @@ func TestAuthentication(t *testing.T) {
 	t.Run("stronger kinds", func(t *testing.T) {
 		e.t = t
 		for _, tok := range []string{e.sdk, e.write, e.admin} {
-			wantJSON(t, e.do("GET", "/v1/engine", tok, ""), http.StatusOK, &api.EngineInfo{})
+			wantJSON(t, e.do("GET", "/v1/engine", tok, ""), http.StatusOK, &wire.EngineInfo{})
 		}
 		for _, tok := range []string{e.write, e.admin} {
-			wantJSON(t, e.do("GET", "/v1/projects", tok, ""), http.StatusOK, &api.ProjectList{})
+			wantJSON(t, e.do("GET", "/v1/projects", tok, ""), http.StatusOK, &wire.ProjectList{})
 		}
 	})
 
 	t.Run("whoami", func(t *testing.T) {
 		e.t = t
 		for name, secret := range map[string]string{adminName: e.admin, writeName: e.write, sdkName: e.sdk} {
-			var who api.WhoAmI
+			var who wire.WhoAmI
 			wantJSON(t, e.do("GET", "/v1/token", secret, ""), http.StatusOK, &who)
 			want := e.tokens[name]
 			if who.ID != want.ID || who.Name != name || who.Kind != want.Kind {
@@ -745,7 +746,7 @@ func TestProbesAndEngineInfo(t *testing.T) {
 		t.Errorf("readyz %v", status)
 	}
 
-	var info api.EngineInfo
+	var info wire.EngineInfo
 	wantJSON(t, e.do("GET", "/v1/engine", e.sdk, ""), http.StatusOK, &info)
 	rev, err := e.store.Revision(context.Background())
 	if err != nil {
@@ -771,7 +772,7 @@ func TestReadyzAndLeader(t *testing.T) {
 	if !strings.Contains(p.Detail, "starting") {
 		t.Errorf("detail %q", p.Detail)
 	}
-	var info api.EngineInfo
+	var info wire.EngineInfo
 	wantJSON(t, e.do("GET", "/v1/engine", e.sdk, ""), http.StatusOK, &info)
 	if !info.Leader {
 		t.Errorf("engine info %+v: want leader", info)
@@ -874,9 +875,9 @@ func TestAuditEvents(t *testing.T) {
 		{adminName, model.ActionCreate, "team-b", model.KindProject, "team-b"},
 		{writeName, model.ActionCreate, "team-a", model.KindProject, "team-a"},
 	}
-	list := func(query string) api.EventList {
+	list := func(query string) wire.EventList {
 		t.Helper()
-		var out api.EventList
+		var out wire.EventList
 		wantJSON(t, e.do("GET", "/v1/events?"+query, e.write, ""), http.StatusOK, &out)
 		return out
 	}
@@ -894,7 +895,7 @@ func TestAuditEvents(t *testing.T) {
 		t.Errorf("a complete page has next_cursor %q", all.NextCursor)
 	}
 
-	names := func(l api.EventList) []string {
+	names := func(l wire.EventList) []string {
 		var out []string
 		for _, e := range l.Events {
 			out = append(out, e.Action+" "+e.ObjectKind+"/"+e.ObjectName)

@@ -11,16 +11,8 @@ import (
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/problem"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/wire"
 )
-
-// EngineInfo is the answer of GET /v1/engine.
-type EngineInfo struct {
-	Version  string `json:"version"`
-	Backend  string `json:"backend"`
-	Healthy  bool   `json:"healthy"`
-	Revision int64  `json:"revision"`
-	Leader   bool   `json:"leader"`
-}
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -42,7 +34,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) engineInfo(w http.ResponseWriter, r *http.Request) {
-	info := EngineInfo{Version: s.Version, Backend: s.Store.Backend(), Healthy: true}
+	info := wire.EngineInfo{Version: s.Version, Backend: s.Store.Backend(), Healthy: true}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	rev, err := s.Store.Revision(ctx)
@@ -56,24 +48,12 @@ func (s *Server) engineInfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, info)
 }
 
-// WhoAmI is the answer of GET /v1/token: the caller's own token.
-type WhoAmI struct {
-	ID   string          `json:"id"`
-	Name string          `json:"name"`
-	Kind model.TokenKind `json:"kind"`
-}
-
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
 	t := tokenFrom(r.Context())
-	writeJSON(w, http.StatusOK, WhoAmI{ID: t.ID, Name: t.Name, Kind: t.Kind})
+	writeJSON(w, http.StatusOK, wire.WhoAmI{ID: t.ID, Name: t.Name, Kind: t.Kind})
 }
 
 // ---- projects ----
-
-// ProjectList is the answer of GET /v1/projects.
-type ProjectList struct {
-	Projects []model.Project `json:"projects"`
-}
 
 func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) {
 	ps, err := s.Store.ListProjects(r.Context())
@@ -81,7 +61,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, "projects")
 		return
 	}
-	writeJSON(w, http.StatusOK, ProjectList{Projects: ps})
+	writeJSON(w, http.StatusOK, wire.ProjectList{Projects: ps})
 }
 
 func (s *Server) getProject(w http.ResponseWriter, r *http.Request) {
@@ -196,24 +176,13 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, what st
 
 // ---- tokens ----
 
-// CreatedToken is the answer of POST /v1/tokens: the only time the secret is shown.
-type CreatedToken struct {
-	Token  model.Token `json:"token"`
-	Secret string      `json:"secret"`
-}
-
-// TokenList is the answer of GET /v1/tokens.
-type TokenList struct {
-	Tokens []model.Token `json:"tokens"`
-}
-
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 	ts, err := s.Store.ListTokens(r.Context())
 	if err != nil {
 		s.fail(w, r, err, "tokens")
 		return
 	}
-	writeJSON(w, http.StatusOK, TokenList{Tokens: ts})
+	writeJSON(w, http.StatusOK, wire.TokenList{Tokens: ts})
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
@@ -239,7 +208,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 		s.Log.Warn("could not refresh tokens after a create", "error", err)
 	}
 	w.Header().Set("Location", "/v1/tokens/"+t.ID)
-	writeJSON(w, http.StatusCreated, CreatedToken{Token: t, Secret: secret})
+	writeJSON(w, http.StatusCreated, wire.CreatedToken{Token: t, Secret: secret})
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
@@ -254,13 +223,6 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // ---- events ----
-
-// EventList is the answer of GET /v1/events, newest first.
-type EventList struct {
-	Events []model.Event `json:"events"`
-	// NextCursor, when set, fetches the next (older) page as ?cursor=.
-	NextCursor string `json:"next_cursor,omitempty"`
-}
 
 // DefaultEventPage is the page size when no limit is given.
 const DefaultEventPage = 100
@@ -307,7 +269,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, "events")
 		return
 	}
-	out := EventList{Events: evs}
+	out := wire.EventList{Events: evs}
 	if len(evs) > limit {
 		out.Events = evs[:limit]
 		out.NextCursor = strconv.FormatInt(out.Events[limit-1].ID, 10)

@@ -24,9 +24,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/api"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/problem"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/wire"
 )
 
 // DefaultEndpoint is where `progressive serve` listens by default.
@@ -214,22 +214,22 @@ func decodeError(resp *http.Response, data []byte) error {
 }
 
 // Engine reads the engine's version, backend and health.
-func (c *Client) Engine(ctx context.Context) (api.EngineInfo, error) {
-	var out api.EngineInfo
+func (c *Client) Engine(ctx context.Context) (wire.EngineInfo, error) {
+	var out wire.EngineInfo
 	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/engine", out: &out})
 	return out, err
 }
 
 // WhoAmI describes the client's own token.
-func (c *Client) WhoAmI(ctx context.Context) (api.WhoAmI, error) {
-	var out api.WhoAmI
+func (c *Client) WhoAmI(ctx context.Context) (wire.WhoAmI, error) {
+	var out wire.WhoAmI
 	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/token", out: &out})
 	return out, err
 }
 
 // ListProjects lists every project.
 func (c *Client) ListProjects(ctx context.Context) ([]model.Project, error) {
-	var out api.ProjectList
+	var out wire.ProjectList
 	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/projects", out: &out})
 	return out.Projects, err
 }
@@ -262,15 +262,15 @@ func (c *Client) DeleteProject(ctx context.Context, name string, version int64) 
 }
 
 // CreateToken creates a token; the answer holds its secret, shown only now.
-func (c *Client) CreateToken(ctx context.Context, spec model.TokenSpec, idemKey string) (api.CreatedToken, error) {
-	var out api.CreatedToken
+func (c *Client) CreateToken(ctx context.Context, spec model.TokenSpec, idemKey string) (wire.CreatedToken, error) {
+	var out wire.CreatedToken
 	err := c.do(ctx, request{method: http.MethodPost, path: "/v1/tokens", body: spec, idemKey: idemKey, out: &out})
 	return out, err
 }
 
 // ListTokens lists tokens, revoked ones included.
 func (c *Client) ListTokens(ctx context.Context) ([]model.Token, error) {
-	var out api.TokenList
+	var out wire.TokenList
 	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/tokens", out: &out})
 	return out.Tokens, err
 }
@@ -291,7 +291,7 @@ type EventQuery struct {
 }
 
 // ListEvents reads one page of the audit log, newest first.
-func (c *Client) ListEvents(ctx context.Context, q EventQuery) (api.EventList, error) {
+func (c *Client) ListEvents(ctx context.Context, q EventQuery) (wire.EventList, error) {
 	v := url.Values{}
 	set := func(k, val string) {
 		if val != "" {
@@ -312,7 +312,7 @@ func (c *Client) ListEvents(ctx context.Context, q EventQuery) (api.EventList, e
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
 	}
-	var out api.EventList
+	var out wire.EventList
 	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/events", query: v, out: &out})
 	return out, err
 }
