@@ -218,7 +218,12 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, "active token "+strconv.Quote(id))
 		return
 	}
+	// Forget at once, then reload: a refresh that was already under way may
+	// have read the token before the revoke, and the reload runs after it.
 	s.Auth.Forget(t.ID)
+	if err := s.Auth.Refresh(r.Context()); err != nil {
+		s.Log.Warn("could not refresh tokens after a revoke", "error", err)
+	}
 	writeJSON(w, http.StatusOK, t)
 }
 

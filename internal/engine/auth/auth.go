@@ -56,6 +56,11 @@ func (a *Authenticator) Refresh(ctx context.Context) error {
 func (a *Authenticator) refreshLocked(ctx context.Context) error {
 	tokens, err := a.store.ListTokens(ctx)
 	if err != nil {
+		// A failed attempt counts too, so that while the store is down an
+		// unknown token still costs at most one query per MissRefresh.
+		a.mu.Lock()
+		a.lastRefresh = time.Now()
+		a.mu.Unlock()
 		return err
 	}
 	m := make(map[[sha256.Size]byte]model.Token, len(tokens))
@@ -133,9 +138,11 @@ func (a *Authenticator) Forget(id string) {
 }
 
 // Allows reports whether a token of kind has may use a route that needs
-// kind need. Kinds are ordered: admin ⊇ write ⊇ sdk.
+// kind need. Kinds are ordered: admin ⊇ write ⊇ sdk. An unknown kind, on
+// either side, allows nothing.
 func Allows(has, need model.TokenKind) bool {
-	return rank(has) >= rank(need)
+	h, n := rank(has), rank(need)
+	return h > 0 && n > 0 && h >= n
 }
 
 func rank(k model.TokenKind) int {

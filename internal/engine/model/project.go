@@ -57,6 +57,6 @@ func ValidateDescription(p *Problems, pointer, description string) {
 		p.Add(pointer, "the description is "+itoa(n)+" characters long; shorten it to at most "+itoa(MaxDescriptionLength))
 	}
 	if !utf8.ValidString(description) {
-		p.Add(pointer, "the description is not valid UTF-8")
+		p.Add(pointer, "the description is not valid UTF-8; re-encode it as UTF-8 text")
 	}
 }
