@@ -3,8 +3,10 @@
 #   - OpenTofu, built from the Go module proxy and cached in the user cache
 #     directory keyed by version (a fresh clone on the same machine reuses it);
 #   - moto in server mode, in a project-local virtualenv (.venv);
-#   - golangci-lint and tfplugindocs, with `go install`, into bin/.
-# Everything lands in bin/ (ignored). Re-running is cheap: each step is
+#   - golangci-lint and tfplugindocs, with `go install`, into bin/;
+#   - the OpenFeature SDK and its OFREP provider for the conformance test,
+#     with `npm ci` from test/ofrep/package-lock.json into test/ofrep/node_modules.
+# Everything else lands in bin/ (ignored). Re-running is cheap: each step is
 # skipped when the pinned version is already there.
 set -euo pipefail
 
@@ -69,18 +71,45 @@ go_tool() { # name module version
   touch "$stamp"
 }
 
+# install_node_deps installs test/ofrep's locked npm packages, again only when
+# package-lock.json is newer than the last install (node_modules/.stamp).
+install_node_deps() {
+  local dir="$root/test/ofrep"
+  local missing=()
+  command -v node >/dev/null 2>&1 || missing+=(node)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+  if (( ${#missing[@]} )); then
+    echo "tools: ${missing[*]} not found on PATH; the OFREP conformance test (test/ofrep) needs Node.js 20 or later with npm (Debian: apt-get install nodejs npm)" >&2
+    exit 1
+  fi
+  if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
+    echo "tools: node $(node --version) is too old; the OpenFeature SDK in test/ofrep needs Node.js 20 or later" >&2
+    exit 1
+  fi
+  local stamp="$dir/node_modules/.stamp"
+  if [[ -d "$dir/node_modules" && -f "$stamp" && ! "$dir/package-lock.json" -nt "$stamp" ]]; then
+    log "OpenFeature SDK (test/ofrep): cached, node $(node --version)"
+    return
+  fi
+  log "installing test/ofrep's npm packages from package-lock.json"
+  (cd "$dir" && npm ci --no-audit --no-fund)
+  touch "$stamp"
+}
+
 what="${1:-all}"
 case "$what" in
   tofu) install_tofu ;;
   moto) install_moto ;;
   lint) go_tool golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint "$GOLANGCI_LINT_VERSION" ;;
   docs) go_tool tfplugindocs github.com/hashicorp/terraform-plugin-docs/cmd/tfplugindocs "$TFPLUGINDOCS_VERSION" ;;
-  test) install_tofu; install_moto ;;
+  node) install_node_deps ;;
+  test) install_tofu; install_moto; install_node_deps ;;
   all)
     install_tofu
     install_moto
+    install_node_deps
     go_tool golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint "$GOLANGCI_LINT_VERSION"
     go_tool tfplugindocs github.com/hashicorp/terraform-plugin-docs/cmd/tfplugindocs "$TFPLUGINDOCS_VERSION"
     ;;
-  *) echo "usage: $0 [all|test|tofu|moto|lint|docs]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|test|tofu|moto|lint|docs|node]" >&2; exit 2 ;;
 esac

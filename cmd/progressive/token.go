@@ -36,12 +36,14 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		f := newFlags("token create", "token create --kind admin|write|sdk --name NAME [flags]", stderr)
 		kind := f.String("kind", "", "admin (everything), write (management API, for Terraform) or sdk (flag evaluation only)")
 		name := f.String("name", "", "a name for the token, shown in the audit log (lower-case letters, digits, hyphens)")
+		project := f.String("project", "", "sdk tokens: the project whose flags they evaluate (default: default)")
+		allOn := f.Bool("all-on", false, "sdk tokens: every evaluation returns each toggle's on_variant, for acceptance tests of the new code paths")
 		asJSON := f.Bool("json", false, "print the token and its metadata as JSON")
 		connect := clientFlags(f)
 		if err := f.parse(args[1:]); err != nil {
 			return err
 		}
-		spec := model.TokenSpec{Name: *name, Kind: model.TokenKind(*kind)}
+		spec := model.TokenSpec{Name: *name, Kind: model.TokenKind(*kind), Project: *project, AllOn: *allOn}
 		if err := spec.Validate(); err != nil {
 			return err
 		}

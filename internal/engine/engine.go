@@ -21,12 +21,15 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/analysis/cloudwatch"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/api"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/auth"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/awsconfig"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/clock"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/controller"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/lease"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/snapshot"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store/postgres"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store/sqlite"
@@ -43,8 +46,14 @@ type Config struct {
 	BootstrapToken  string        // PROGRESSIVE_BOOTSTRAP_TOKEN
 	ShutdownTimeout time.Duration // PROGRESSIVE_SHUTDOWN_TIMEOUT
 	LeaseTTL        time.Duration // PROGRESSIVE_LEASE_TTL
-	MaxBodyBytes    int64
-	Log             hclog.Logger
+	// SnapshotPoll is how often the store revision is polled for flag changes
+	// (PROGRESSIVE_SNAPSHOT_POLL_INTERVAL).
+	SnapshotPoll time.Duration
+	// AlarmPoll is how often CloudWatch alarms named by toggles are read
+	// (PROGRESSIVE_ALARM_POLL_INTERVAL).
+	AlarmPoll    time.Duration
+	MaxBodyBytes int64
+	Log          hclog.Logger
 	// Out receives the bootstrap token, once.
 	Out io.Writer
 	// Ready, when set, receives the bound address once the engine serves.
@@ -121,9 +130,23 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	log := cfg.Log
 
+	if cfg.SnapshotPoll <= 0 {
+		cfg.SnapshotPoll = time.Second
+	}
+	if cfg.AlarmPoll <= 0 {
+		cfg.AlarmPoll = 10 * time.Second
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = DefaultDataDir()
+	}
+	snapshotPath := filepath.Join(cfg.DataDir, "snapshot.json")
+
 	st, err := OpenStore(ctx, cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
-		return err
+		// Serve evaluations from the disk snapshot until the store answers.
+		if st, err = serveFromDisk(ctx, cfg, snapshotPath, err); err != nil || st == nil {
+			return err
+		}
 	}
 	defer st.Close()
 	log.Info("store open", "backend", st.Backend())
@@ -144,18 +167,25 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("load tokens: %w", err)
 	}
 
+	flags := snapshot.New(st, snapshotPath, log.Named("snapshot"))
+	if err := flags.Sync(ctx); err != nil {
+		return fmt.Errorf("load flags: %w", err)
+	}
+
 	var leading, ready atomic.Bool
 	srv := &api.Server{Store: st, Auth: authn, Clock: clock.Real{}, Log: log.Named("api"), Version: version.Version,
-		MaxBodyBytes: cfg.MaxBodyBytes, Leading: leading.Load, Ready: ready.Load}
+		MaxBodyBytes: cfg.MaxBodyBytes, Leading: leading.Load, Ready: ready.Load, Flags: flags}
 	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: log.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
 
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
-	done := make(chan struct{}, 3)
+	const background = 4
+	done := make(chan struct{}, background)
 	go func() { authn.Run(bg); done <- struct{}{} }()
 	go func() { expireIdempotency(bg, st, log); done <- struct{}{} }()
-	ctrl := &controller.Controller{Interval: time.Second, Log: log.Named("controller")}
+	go func() { flags.Run(bg, cfg.SnapshotPoll); done <- struct{}{} }()
+	ctrl := &controller.Controller{Interval: time.Second, Log: log.Named("controller"), Reconcilers: reconcilers(ctx, st, cfg, log)}
 	el := &lease.Elector{Store: st, Name: "controller", Holder: holderID(), TTL: cfg.LeaseTTL, Log: log.Named("lease"), OnChange: leading.Store}
 	go func() { el.Run(bg, ctrl.Lead); done <- struct{}{} }()
 
@@ -173,9 +203,7 @@ func Run(ctx context.Context, cfg Config) error {
 		scheme = "https"
 	}
 	log.Info("serving", "address", scheme+"://"+ln.Addr().String(), "version", version.Version)
-	if cfg.Ready != nil {
-		cfg.Ready <- ln.Addr().String()
-	}
+	notifyReady(cfg.Ready, ln.Addr().String())
 
 	select {
 	case err := <-serveErr:
@@ -188,7 +216,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer cancel()
 	shutdownErr := httpSrv.Shutdown(sctx)
 	stopBG()
-	for range 3 {
+	for range background {
 		<-done
 	}
 	if shutdownErr != nil {
@@ -241,4 +269,85 @@ func holderID() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// reconcilers lists the controller's steps. Steps that need AWS are left out,
+// with a warning, when no AWS configuration can be loaded.
+func reconcilers(ctx context.Context, st store.Store, cfg Config, log hclog.Logger) []controller.Reconciler {
+	awsCfg, err := awsconfig.Load(ctx)
+	if err != nil {
+		log.Warn("AWS is not configured, so toggles' disable_on_alarms are not watched", "error", err)
+		return nil
+	}
+	return []controller.Reconciler{
+		&controller.ToggleAlarms{Store: st, Alarms: cloudwatch.Alarms{API: cloudwatch.NewClient(awsCfg)}, Clock: clock.Real{},
+			Log: log.Named("controller"), Every: cfg.AlarmPoll},
+	}
+}
+
+// serveFromDisk serves flag evaluations from the disk snapshot while the
+// store cannot be opened, retrying it, and returns the store once it opens
+// (or nil when ctx ends first). Without a disk snapshot it returns openErr.
+func serveFromDisk(ctx context.Context, cfg Config, path string, openErr error) (store.Store, error) {
+	log := cfg.Log
+	flags := snapshot.New(nil, path, log.Named("snapshot"))
+	tokens, err := flags.LoadFile()
+	if err != nil {
+		if errors.Is(err, snapshot.ErrNoFile) {
+			return nil, openErr
+		}
+		return nil, fmt.Errorf("%w (and the disk snapshot is unusable: %v)", openErr, err)
+	}
+	log.Error("the store is unreachable; serving flag evaluations from the disk snapshot until it answers",
+		"revision", flags.Current().Revision, "error", openErr)
+	authn := auth.New(staticTokens(tokens), log.Named("auth"))
+	if err := authn.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w (set --listen or PROGRESSIVE_LISTEN to a free address)", cfg.Listen, err)
+	}
+	srv := &api.Server{Auth: authn, Log: log.Named("api"), Version: version.Version, MaxBodyBytes: cfg.MaxBodyBytes, Flags: flags, EvaluationOnly: true}
+	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if cfg.TLSCert != "" {
+			_ = httpSrv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			_ = httpSrv.Serve(ln)
+		}
+	}()
+	notifyReady(cfg.Ready, ln.Addr().String())
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		_ = httpSrv.Shutdown(sctx)
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(5 * time.Second):
+		}
+		st, err := OpenStore(ctx, cfg.DatabaseURL, cfg.DataDir)
+		if err == nil {
+			log.Info("the store answers again; leaving evaluation-only mode")
+			return st, nil
+		}
+		log.Warn("the store is still unreachable", "error", err)
+	}
+}
+
+type staticTokens []model.Token
+
+func (s staticTokens) ListTokens(context.Context) ([]model.Token, error) { return s, nil }
+
+func notifyReady(ch chan<- string, addr string) {
+	if ch == nil {
+		return
+	}
+	select {
+	case ch <- addr:
+	default:
+	}
 }

@@ -28,16 +28,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *pro
 		return nil, &problem.Problem{Type: problem.TypeUnsupportedMedia, Title: "Unsupported Media Type", Status: http.StatusUnsupportedMediaType,
 			Detail: fmt.Sprintf("the request body must be JSON sent with Content-Type: application/json (got %s)", ct)}
 	}
-	// MaxBytesReader tells the server to close the connection after a too
-	// large body only when it gets the server's own ResponseWriter.
-	for {
-		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
-		if !ok {
-			break
-		}
-		w = u.Unwrap()
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := io.ReadAll(http.MaxBytesReader(unwrap(w), r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -102,4 +93,16 @@ func jsonKind(goKind string) string {
 		return "an array"
 	}
 	return "a number"
+}
+
+// unwrap returns the server's own ResponseWriter: MaxBytesReader tells the
+// server to close the connection after a too large body only through it.
+func unwrap(w http.ResponseWriter) http.ResponseWriter {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return w
+		}
+		w = u.Unwrap()
+	}
 }

@@ -21,6 +21,11 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
+	if s.EvaluationOnly {
+		writeProblem(w, r, &problem.Problem{Type: problem.TypeUnavailable, Title: "Not Ready", Status: http.StatusServiceUnavailable,
+			Detail: fmt.Sprintf("the store is unreachable; serving flag evaluations from the disk snapshot of revision %d until it answers", s.Flags.Current().Revision)})
+		return
+	}
 	if s.Ready != nil && !s.Ready() {
 		writeProblem(w, r, &problem.Problem{Type: problem.TypeUnavailable, Title: "Not Ready", Status: http.StatusServiceUnavailable, Detail: "the engine is still starting"})
 		return
@@ -193,7 +198,13 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	secret := model.NewTokenSecret()
 	a := s.audit(r)
 	t := model.Token{ID: model.NewTokenID(), Name: spec.Name, Kind: spec.Kind, Hash: model.HashToken(secret), Hint: model.TokenHint(secret),
-		CreatedAt: a.Time.UTC().Truncate(time.Millisecond), CreatedBy: a.Actor}
+		CreatedAt: a.Time.UTC().Truncate(time.Millisecond), CreatedBy: a.Actor, Project: spec.Project, AllOn: spec.AllOn}
+	if spec.Project != "" {
+		if _, err := s.Store.GetProject(r.Context(), spec.Project); err != nil {
+			s.fail(w, r, err, projectWhat(spec.Project))
+			return
+		}
+	}
 	if err := s.Store.CreateToken(r.Context(), t, a); err != nil {
 		var exists *store.ExistsError
 		if errors.As(err, &exists) {

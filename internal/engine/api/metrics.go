@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/snapshot"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store"
 )
 
@@ -20,8 +21,8 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 }
 
-// NewMetrics registers the engine's metrics. leading may be nil.
-func NewMetrics(s store.Store, leading func() bool) *Metrics {
+// NewMetrics registers the engine's metrics. Any argument may be nil.
+func NewMetrics(s store.Store, leading func() bool, flags *snapshot.Cache) *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -46,6 +47,16 @@ func NewMetrics(s store.Store, leading func() bool) *Metrics {
 			}
 			return float64(rev)
 		}))
+	}
+	if flags != nil {
+		m.Registry.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "progressive_snapshot_revision", Help: "The store revision of the flag snapshot this replica evaluates from.",
+			}, func() float64 { return float64(flags.Current().Revision) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "progressive_snapshot_lag_seconds", Help: "Time since this replica last confirmed its flag snapshot current against the store.",
+			}, func() float64 { return flags.Lag().Seconds() }),
+		)
 	}
 	if leading != nil {
 		m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

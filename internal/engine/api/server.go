@@ -21,6 +21,7 @@ import (
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/clock"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/problem"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/snapshot"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store"
 )
 
@@ -39,6 +40,11 @@ type Server struct {
 	Leading func() bool
 	// Ready reports whether the engine has finished starting.
 	Ready func() bool
+	// Flags is the flag snapshot that evaluation reads.
+	Flags *snapshot.Cache
+	// EvaluationOnly serves flag evaluation and probes only, from Flags,
+	// while the store is unreachable at start (Store is then nil).
+	EvaluationOnly bool
 
 	mux *http.ServeMux
 }
@@ -63,12 +69,20 @@ func (s *Server) Handler() http.Handler {
 	if s.Log == nil {
 		s.Log = hclog.NewNullLogger()
 	}
+	if s.Flags == nil {
+		s.Flags = snapshot.New(s.Store, "", s.Log)
+	}
 	if s.Metrics == nil {
-		s.Metrics = NewMetrics(s.Store, s.Leading)
+		s.Metrics = NewMetrics(s.Store, s.Leading, s.Flags)
 	}
 	s.mux = http.NewServeMux()
 	s.handle("GET /healthz", "", s.healthz)
 	s.handle("GET /readyz", "", s.readyz)
+	s.handle("POST /ofrep/v1/evaluate/flags/{key}", model.TokenSDK, s.evaluateFlag)
+	s.handle("POST /ofrep/v1/evaluate/flags", model.TokenSDK, s.evaluateFlags)
+	if s.EvaluationOnly {
+		return http.HandlerFunc(s.serve)
+	}
 	s.handle("GET /metrics", model.TokenWrite, s.Metrics.handler().ServeHTTP)
 
 	s.handle("GET /v1/engine", model.TokenSDK, s.engineInfo)
@@ -85,6 +99,14 @@ func (s *Server) Handler() http.Handler {
 	s.handle("DELETE /v1/tokens/{id}", model.TokenAdmin, s.revokeToken)
 
 	s.handle("GET /v1/events", model.TokenWrite, s.listEvents)
+
+	s.handle("GET /v1/projects/{project}/toggles", model.TokenWrite, s.listToggles)
+	s.handle("POST /v1/projects/{project}/toggles", model.TokenWrite, s.idempotent(s.createToggle))
+	s.handle("GET /v1/projects/{project}/toggles/{key}", model.TokenWrite, s.getToggle)
+	s.handle("PUT /v1/projects/{project}/toggles/{key}", model.TokenWrite, s.updateToggle)
+	s.handle("DELETE /v1/projects/{project}/toggles/{key}", model.TokenWrite, s.deleteToggle)
+	s.handle("GET /v1/projects/{project}/toggles/{key}/status", model.TokenWrite, s.toggleStatus)
+
 	return http.HandlerFunc(s.serve)
 }
 
@@ -144,6 +166,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 func (s *Server) authenticate(r *http.Request, need model.TokenKind) (model.Token, *problem.Problem) {
 	h := r.Header.Get("Authorization")
 	scheme, secret, _ := strings.Cut(h, " ")
+	if h == "" {
+		// OFREP clients may send the token as an API key instead.
+		if key := r.Header.Get("X-API-Key"); key != "" {
+			h, scheme, secret = key, "Bearer", key
+		}
+	}
 	if h == "" || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
 		return model.Token{}, &problem.Problem{Type: problem.TypeUnauthenticated, Title: "Unauthenticated", Status: http.StatusUnauthorized,
 			Detail: "this route needs a bearer token: send Authorization: Bearer <token> (create one with `progressive token create`)"}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 )
 
 // KindToggle is the object kind of feature toggles.
@@ -401,4 +402,19 @@ func validateCondition(p *Problems, base string, c Condition) {
 	if len(c.Values) > 1 && (c.Operator == "gt" || c.Operator == "gte" || c.Operator == "lt" || c.Operator == "lte" || strings.HasPrefix(c.Operator, "semver_")) {
 		p.Add(base+"/values", c.Operator+" compares with exactly one value; use several conditions for a range")
 	}
+}
+
+// ToggleStatus is what the engine records about a toggle (never its owner).
+type ToggleStatus struct {
+	// Hold, when set, serves the toggle as disabled although it is enabled.
+	Hold *ToggleHold `json:"hold,omitempty"`
+}
+
+// ToggleHold says what holds a toggle off.
+type ToggleHold struct {
+	// Kind is "alarm" or "dark_launch".
+	Kind string `json:"kind"`
+	// Name is the alarm's or the dark launch's name.
+	Name  string    `json:"name"`
+	Since time.Time `json:"since"`
 }

@@ -43,12 +43,28 @@ type Token struct {
 	CreatedAt time.Time  `json:"created_at"`
 	CreatedBy string     `json:"created_by"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// Project is the project an sdk token evaluates flags in ("" means default).
+	Project string `json:"project,omitempty"`
+	// AllOn makes every evaluation with this sdk token return each toggle's
+	// on_variant, for acceptance tests that exercise new code paths.
+	AllOn bool `json:"all_on,omitempty"`
+}
+
+// EvaluationProject is the project the token evaluates flags in.
+func (t Token) EvaluationProject() string {
+	if t.Project == "" {
+		return DefaultProject
+	}
+	return t.Project
 }
 
 // TokenSpec is what a caller supplies to create a token.
 type TokenSpec struct {
 	Name string    `json:"name"`
 	Kind TokenKind `json:"kind"`
+	// Project and AllOn apply to sdk tokens only.
+	Project string `json:"project,omitempty"`
+	AllOn   bool   `json:"all_on,omitempty"`
 }
 
 // Validate checks a token request.
@@ -57,6 +73,17 @@ func (s TokenSpec) Validate() error {
 	ValidateName(&p, "/name", s.Name, "token name")
 	if !s.Kind.Valid() {
 		p.Add("/kind", "the token kind "+quote(string(s.Kind))+" is not valid: use admin, write or sdk")
+	}
+	if s.Project != "" {
+		ValidateName(&p, "/project", s.Project, "project name")
+	}
+	if s.Kind.Valid() && s.Kind != TokenSDK {
+		if s.AllOn {
+			p.Add("/all_on", "all_on applies to sdk tokens only; create the token with kind sdk")
+		}
+		if s.Project != "" {
+			p.Add("/project", "project applies to sdk tokens only (they evaluate flags in one project); admin and write tokens reach every project")
+		}
 	}
 	return p.Err()
 }

@@ -52,6 +52,9 @@ type Store interface {
 	GetObject(ctx context.Context, ref model.Ref) (model.Object, error)
 	// ListObjects lists a project's objects of one kind, by name.
 	ListObjects(ctx context.Context, project, kind string) ([]model.Object, error)
+	// ListObjectsByKind lists every object of one kind across projects, by
+	// project and name.
+	ListObjectsByKind(ctx context.Context, kind string) ([]model.Object, error)
 	// CreateObject stores a new object at version 1 with an empty status.
 	CreateObject(ctx context.Context, ref model.Ref, spec json.RawMessage, a model.Audit) (model.Object, error)
 	// UpdateObject replaces an object's spec and bumps its version; an

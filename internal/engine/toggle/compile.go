@@ -10,12 +10,7 @@ import (
 )
 
 // Hold says why a toggle is served as disabled although it is enabled.
-type Hold struct {
-	// Kind is "alarm" or "dark_launch".
-	Kind string `json:"kind"`
-	// Name is the alarm or dark launch.
-	Name string `json:"name"`
-}
+type Hold = model.ToggleHold
 
 // Toggle is a compiled toggle, ready to evaluate.
 type Toggle struct {

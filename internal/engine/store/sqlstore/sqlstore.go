@@ -385,6 +385,24 @@ func (s *Store) ListObjects(ctx context.Context, project, kind string) ([]model.
 	return out, rows.Err()
 }
 
+// ListObjectsByKind lists every object of one kind in every project.
+func (s *Store) ListObjectsByKind(ctx context.Context, kind string) ([]model.Object, error) {
+	rows, err := s.rows(ctx, s.db, `SELECT `+objectCols+` FROM objects WHERE kind = ? ORDER BY project, name`, kind)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []model.Object{}
+	for rows.Next() {
+		o, err := scanObject(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
 // CreateObject stores a new object.
 func (s *Store) CreateObject(ctx context.Context, ref model.Ref, spec json.RawMessage, a model.Audit) (model.Object, error) {
 	now := a.Time.UTC().Truncate(time.Millisecond)

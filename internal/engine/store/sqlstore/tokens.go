@@ -12,14 +12,16 @@ import (
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store"
 )
 
-const tokenCols = `id, name, kind, hash, hint, created_at, created_by, revoked_at`
+const tokenCols = `id, name, kind, hash, hint, created_at, created_by, revoked_at, project, all_on`
 
 func scanToken(sc interface{ Scan(...any) error }) (model.Token, error) {
 	var t model.Token
 	var kind string
 	var created int64
 	var revoked sql.NullInt64
-	err := sc.Scan(&t.ID, &t.Name, &kind, &t.Hash, &t.Hint, &created, &t.CreatedBy, &revoked)
+	var allOn int
+	err := sc.Scan(&t.ID, &t.Name, &kind, &t.Hash, &t.Hint, &created, &t.CreatedBy, &revoked, &t.Project, &allOn)
+	t.AllOn = allOn == 1
 	t.Kind = model.TokenKind(kind)
 	t.CreatedAt = fromMS(created)
 	if revoked.Valid {
@@ -40,8 +42,8 @@ func tokenEvent(t model.Token, action string, a model.Audit) model.Event {
 }
 
 func (s *Store) insertToken(ctx context.Context, tx *sql.Tx, t model.Token, a model.Audit) error {
-	res, err := s.exec(ctx, tx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING`,
-		t.ID, t.Name, string(t.Kind), t.Hash, t.Hint, ms(t.CreatedAt), t.CreatedBy)
+	res, err := s.exec(ctx, tx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT DO NOTHING`,
+		t.ID, t.Name, string(t.Kind), t.Hash, t.Hint, ms(t.CreatedAt), t.CreatedBy, t.Project, boolInt(t.AllOn))
 	if err != nil {
 		return err
 	}
@@ -116,4 +118,11 @@ func (s *Store) RevokeToken(ctx context.Context, id string, a model.Audit) (mode
 		return s.appendEvent(ctx, tx, tokenEvent(t, model.ActionRevoke, a))
 	})
 	return t, err
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
