@@ -3,12 +3,14 @@ package provider
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/client"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/problem"
 )
 
@@ -58,22 +60,44 @@ func addError(diags *diag.Diagnostics, c *client.Client, action string, err erro
 	}
 }
 
+// mapAttributes are the schema's map attributes: a pointer segment after
+// one of them is a map key.
+var mapAttributes = map[string]bool{"variants": true, "weights": true}
+
 // pointerPath turns a JSON Pointer over snake_case names into the matching
 // attribute path; the schema uses the same names.
 func pointerPath(ptr string) path.Path {
 	p := path.Empty()
+	prev := ""
 	for _, seg := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
 		if seg == "" {
 			continue
 		}
-		var n int
-		if _, err := fmt.Sscanf(seg, "%d", &n); err == nil && fmt.Sprint(n) == seg {
+		seg = strings.NewReplacer("~1", "/", "~0", "~").Replace(seg)
+		n, err := strconv.Atoi(seg)
+		switch {
+		case mapAttributes[prev]:
+			p = p.AtMapKey(seg)
+		case err == nil && strconv.Itoa(n) == seg:
 			p = p.AtListIndex(n)
-		} else {
-			p = p.AtName(strings.NewReplacer("~1", "/", "~0", "~").Replace(seg))
+		default:
+			p = p.AtName(seg)
 		}
+		prev = seg
 	}
 	return p
+}
+
+// addValidationErrors reports the engine's validation rules on attributes.
+func addValidationErrors(diags *diag.Diagnostics, err error) {
+	var ve *model.ValidationError
+	if !errors.As(err, &ve) {
+		diags.AddError("Invalid Configuration", err.Error())
+		return
+	}
+	for _, f := range ve.Fields {
+		diags.AddAttributeError(pointerPath(f.Pointer), "Invalid Value", capitalize(f.Detail)+".")
+	}
 }
 
 // isNotFound reports whether err says the object does not exist.

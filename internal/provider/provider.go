@@ -116,11 +116,13 @@ func firstKnown(v types.String, env, def string) string {
 func (p *progressiveProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewProjectResource,
+		NewToggleResource,
 	}
 }
 
 func (p *progressiveProvider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		NewEngineDataSource,
+		NewToggleDataSource,
 	}
 }

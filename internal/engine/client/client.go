@@ -316,3 +316,51 @@ func (c *Client) ListEvents(ctx context.Context, q EventQuery) (wire.EventList, 
 	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/events", query: v, out: &out})
 	return out, err
 }
+
+func togglePath(project, key string) string {
+	p := "/v1/projects/" + url.PathEscape(project) + "/toggles"
+	if key != "" {
+		p += "/" + url.PathEscape(key)
+	}
+	return p
+}
+
+// ListToggles lists a project's toggles.
+func (c *Client) ListToggles(ctx context.Context, project string) ([]wire.Toggle, error) {
+	var out wire.ToggleList
+	err := c.do(ctx, request{method: http.MethodGet, path: togglePath(project, ""), out: &out})
+	return out.Toggles, err
+}
+
+// GetToggle reads one toggle.
+func (c *Client) GetToggle(ctx context.Context, project, key string) (wire.Toggle, error) {
+	var out wire.Toggle
+	err := c.do(ctx, request{method: http.MethodGet, path: togglePath(project, key), out: &out})
+	return out, err
+}
+
+// CreateToggle creates a toggle; pass NewIdempotencyKey() once per logical create.
+func (c *Client) CreateToggle(ctx context.Context, project string, spec model.ToggleSpec, idemKey string) (wire.Toggle, error) {
+	var out wire.Toggle
+	err := c.do(ctx, request{method: http.MethodPost, path: togglePath(project, ""), body: spec, idemKey: idemKey, out: &out})
+	return out, err
+}
+
+// UpdateToggle replaces a toggle's spec if it is still at version (0: any).
+func (c *Client) UpdateToggle(ctx context.Context, project string, spec model.ToggleSpec, version int64) (wire.Toggle, error) {
+	var out wire.Toggle
+	err := c.do(ctx, request{method: http.MethodPut, path: togglePath(project, spec.Key), body: spec, ifMatch: version, out: &out})
+	return out, err
+}
+
+// DeleteToggle deletes a toggle if it is still at version (0: any).
+func (c *Client) DeleteToggle(ctx context.Context, project, key string, version int64) error {
+	return c.do(ctx, request{method: http.MethodDelete, path: togglePath(project, key), ifMatch: version})
+}
+
+// ToggleStatus reads what a toggle serves right now.
+func (c *Client) ToggleStatus(ctx context.Context, project, key string) (wire.ToggleStatus, error) {
+	var out wire.ToggleStatus
+	err := c.do(ctx, request{method: http.MethodGet, path: togglePath(project, key) + "/status", out: &out})
+	return out, err
+}
