@@ -35,9 +35,11 @@ const usage = `Progressive: decouple deployment from release.
 
 Usage:
   progressive serve [flags]                         run the engine
-  progressive token create --kind KIND --name NAME  create a token (admin)
+  progressive token create --kind KIND --name NAME  create a token (admin); sdk tokens take --project, --all-on
   progressive token list                            list tokens (admin)
   progressive token revoke ID|NAME                  revoke a token (admin)
+  progressive toggle list [--project P]             list feature toggles
+  progressive toggle status [--project P] KEY       what a toggle serves right now
   progressive events [flags]                        read the audit log
   progressive version                               print the version
 
@@ -54,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "token":
 		return runToken(ctx, args[1:], stdout, stderr)
+	case "toggle":
+		return runToggle(ctx, args[1:], stdout, stderr)
 	case "events":
 		return runEvents(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
