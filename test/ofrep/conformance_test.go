@@ -28,6 +28,7 @@ import (
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/api"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/auth"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/snapshot"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store/sqlite"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/testenv"
 )
@@ -95,6 +96,8 @@ type want struct {
 	Variant   string
 	Reason    string
 	ErrorCode string
+	// Metadata holds entries that flagMetadata must include.
+	Metadata map[string]any
 }
 
 // splitUsers is how many targeting keys go through the 50/50 rollout.
@@ -140,10 +143,10 @@ func TestOpenFeatureSDK(t *testing.T) {
 	wants := map[string]want{
 		"boolean static":                {Value: true, Variant: "on", Reason: "STATIC"},
 		"string static":                 {Value: "Complete purchase", Variant: "treatment", Reason: "STATIC"},
-		"number static":                 {Value: 25.5, Variant: "large", Reason: "STATIC"},
+		"number static":                 {Value: 25.5, Variant: "large", Reason: "STATIC", Metadata: map[string]any{"kind": "ops"}},
 		"object static":                 {Value: map[string]any{"color": "blue", "size": 2.0, "tags": []any{"a", "b"}}, Variant: "v1", Reason: "STATIC"},
 		"kill switch":                   {Value: false, Variant: "off", Reason: "DISABLED"},
-		"rule matches":                  {Value: true, Variant: "on", Reason: "TARGETING_MATCH"},
+		"rule matches":                  {Value: true, Variant: "on", Reason: "TARGETING_MATCH", Metadata: map[string]any{"rule": "employees", "kind": "release"}},
 		"rule does not match":           {Value: false, Variant: "off", Reason: "DEFAULT"},
 		"rule without the attribute":    {Value: false, Variant: "off", Reason: "DEFAULT"},
 		"missing flag":                  {Value: true, Reason: "ERROR", ErrorCode: "FLAG_NOT_FOUND"},
@@ -183,6 +186,11 @@ func TestOpenFeatureSDK(t *testing.T) {
 		}
 		if got.ErrorCode != w.ErrorCode {
 			t.Errorf("%s: error code %q, want %q (%+v)", c.Name, got.ErrorCode, w.ErrorCode, got)
+		}
+		for k, v := range w.Metadata {
+			if got.FlagMetadata[k] != v {
+				t.Errorf("%s: flagMetadata[%q] = %#v, want %#v (%+v)", c.Name, k, got.FlagMetadata[k], v, got)
+			}
 		}
 	}
 
@@ -307,10 +315,13 @@ func startEngine(t *testing.T) *engine {
 	if err := authn.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// TODO(ofrep): give the server the flag snapshot that /ofrep/v1 evaluates
-	// once api.Server has that field, or replace this function with the
-	// engine's own test helper.
-	srv := httptest.NewServer((&api.Server{Store: st, Auth: authn, Version: "test"}).Handler())
+	// The snapshot that /ofrep/v1 evaluates; the API syncs it after each
+	// toggle change, so no poller runs here.
+	flags := snapshot.New(st, "", hclog.NewNullLogger())
+	if err := flags.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer((&api.Server{Store: st, Auth: authn, Flags: flags, Version: "test"}).Handler())
 	t.Cleanup(srv.Close)
 	return &engine{URL: srv.URL, admin: secret}
 }
