@@ -2,6 +2,7 @@ package cloudwatch_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -48,5 +49,56 @@ func TestClientSpeaksQueryToMoto(t *testing.T) {
 	}
 	if len(out.MetricAlarms) != 1 || out.MetricAlarms[0].StateValue != types.StateValueAlarm {
 		t.Fatalf("alarms read back = %+v", out.MetricAlarms)
+	}
+}
+
+// countingAPI wraps the real client to count calls and the names per call.
+type countingAPI struct {
+	cloudwatch.DescribeAlarmsAPI
+	calls []int
+}
+
+func (c *countingAPI) DescribeAlarms(ctx context.Context, in *sdk.DescribeAlarmsInput, opts ...func(*sdk.Options)) (*sdk.DescribeAlarmsOutput, error) {
+	c.calls = append(c.calls, len(in.AlarmNames))
+	return c.DescribeAlarmsAPI.DescribeAlarms(ctx, in, opts...)
+}
+
+// States asks for at most 100 names a call and reads every alarm's state.
+func TestAlarmStatesBatchesBy100(t *testing.T) {
+	testenv.Moto(t)
+	ctx := context.Background()
+	cfg, err := awsconfig.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cw := cloudwatch.NewClient(cfg)
+	var names []string
+	for i := range 150 {
+		name := fmt.Sprintf("batch-%03d", i)
+		names = append(names, name)
+		if _, err := cw.PutMetricAlarm(ctx, &sdk.PutMetricAlarmInput{
+			AlarmName: aws.String(name), MetricName: aws.String("Errors"), Namespace: aws.String("Test"),
+			Statistic: types.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1),
+			ComparisonOperator: types.ComparisonOperatorGreaterThanThreshold,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cw.SetAlarmState(ctx, &sdk.SetAlarmStateInput{AlarmName: aws.String("batch-123"), StateValue: types.StateValueAlarm, StateReason: aws.String("t")}); err != nil {
+		t.Fatal(err)
+	}
+	api := &countingAPI{DescribeAlarmsAPI: cw}
+	states, err := cloudwatch.Alarms{API: api}.States(ctx, append(names, "does-not-exist"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(api.calls) != 2 || api.calls[0] != 100 || api.calls[1] != 51 {
+		t.Fatalf("calls asked for %v names, want [100 51]", api.calls)
+	}
+	if len(states) != 150 || states["batch-123"] != "ALARM" || states["batch-000"] != "OK" {
+		t.Fatalf("read %d states; batch-123=%q batch-000=%q", len(states), states["batch-123"], states["batch-000"])
+	}
+	if _, ok := states["does-not-exist"]; ok {
+		t.Fatal("a missing alarm has a state")
 	}
 }
