@@ -100,12 +100,8 @@ func (s *Server) Handler() http.Handler {
 
 	s.handle("GET /v1/events", model.TokenWrite, s.listEvents)
 
-	s.handle("GET /v1/projects/{project}/toggles", model.TokenWrite, s.listToggles)
-	s.handle("POST /v1/projects/{project}/toggles", model.TokenWrite, s.idempotent(s.createToggle))
-	s.handle("GET /v1/projects/{project}/toggles/{key}", model.TokenWrite, s.getToggle)
-	s.handle("PUT /v1/projects/{project}/toggles/{key}", model.TokenWrite, s.updateToggle)
-	s.handle("DELETE /v1/projects/{project}/toggles/{key}", model.TokenWrite, s.deleteToggle)
-	s.handle("GET /v1/projects/{project}/toggles/{key}/status", model.TokenWrite, s.toggleStatus)
+	s.toggleAPI().register(s)
+	s.handle("GET /v1/projects/{project}/toggles/{name}/status", model.TokenWrite, s.toggleStatus)
 
 	return http.HandlerFunc(s.serve)
 }
