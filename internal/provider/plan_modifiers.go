@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-jsontypes/jsontypes"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -70,3 +71,22 @@ func (defaultOnVariant) PlanModifyString(ctx context.Context, req planmodifier.S
 	resp.PlanValue = types.StringValue(model.DefaultOnVariant(raw))
 }
 
+// sameDuration keeps the prior value when the configured duration means the
+// same time ("300s" and "5m"), so that such a rewrite never shows a diff.
+type sameDuration struct{}
+
+func (sameDuration) Description(context.Context) string {
+	return "equal durations written differently are no change"
+}
+func (m sameDuration) MarkdownDescription(ctx context.Context) string { return m.Description(ctx) }
+
+func (sameDuration) PlanModifyString(_ context.Context, req planmodifier.StringRequest, resp *planmodifier.StringResponse) {
+	if req.StateValue.IsNull() || req.StateValue.IsUnknown() || req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	prior, err1 := time.ParseDuration(req.StateValue.ValueString())
+	next, err2 := time.ParseDuration(req.ConfigValue.ValueString())
+	if err1 == nil && err2 == nil && prior == next {
+		resp.PlanValue = req.StateValue
+	}
+}

@@ -117,6 +117,7 @@ func (p *progressiveProvider) Resources(context.Context) []func() resource.Resou
 	return []func() resource.Resource{
 		NewProjectResource,
 		NewToggleResource,
+		NewEnvironmentResource,
 	}
 }
 

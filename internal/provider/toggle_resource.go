@@ -218,24 +218,13 @@ func (r *toggleResource) Configure(_ context.Context, req resource.ConfigureRequ
 	r.data = data
 }
 
-// ModifyPlan plans an unset project as the provider's, so that the plan
-// shows where the toggle will live.
+// ModifyPlan plans an unset project, so that the plan shows where the
+// toggle will live.
 func (r *toggleResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() || r.data == nil {
 		return
 	}
-	var configured, planned types.String
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("project"), &configured)...)
-	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("project"), &planned)...)
-	if !configured.IsNull() || !planned.IsUnknown() {
-		return
-	}
-	project := types.StringValue(r.data.project)
-	if !req.State.Raw.IsNull() {
-		// Keep where it lives (an imported toggle may be in another project).
-		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("project"), &project)...)
-	}
-	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("project"), project)...)
+	planProject(ctx, r.data.project, req, resp)
 }
 
 // ValidateConfig applies the engine's own rules at plan time, with each
@@ -455,14 +444,13 @@ func (r *toggleResource) Delete(ctx context.Context, req resource.DeleteRequest,
 
 // ImportState takes "<key>" (the provider's project) or "<project>/<key>".
 func (r *toggleResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	project, key, found := strings.Cut(req.ID, "/")
+	_, key, found := strings.Cut(req.ID, "/")
 	if !found {
-		project, key = r.data.project, req.ID
+		key = req.ID
 	}
 	if !toggleKeyRE.MatchString(key) {
 		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("The import ID %q is not a toggle key or <project>/<key>, such as \"checkout/new-checkout\".", req.ID))
 		return
 	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("project"), project)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("key"), key)...)
+	importProjectAndName(ctx, r.data.project, "toggle key", req, resp, "key")
 }

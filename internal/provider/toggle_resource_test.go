@@ -93,7 +93,10 @@ func TestAccFeatureToggle(t *testing.T) {
 					statecheck.ExpectKnownValue(toggleRes, tfjsonpath.New("id"), knownvalue.StringExact("default/new-checkout")),
 					statecheck.ExpectKnownValue(toggleRes, tfjsonpath.New("version"), knownvalue.Int64Exact(1)),
 				},
-				Check: func(*terraform.State) error { e.expectEvaluation(t, "new-checkout", map[string]any{}, "STATIC", false)(); return nil },
+				Check: func(*terraform.State) error {
+					e.expectEvaluation(t, "new-checkout", map[string]any{}, "STATIC", false)()
+					return nil
+				},
 			},
 			{ // import
 				ResourceName: toggleRes, ImportState: true, ImportStateId: "default/new-checkout",

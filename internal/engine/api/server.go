@@ -101,6 +101,7 @@ func (s *Server) Handler() http.Handler {
 	s.handle("GET /v1/events", model.TokenWrite, s.listEvents)
 
 	s.toggleAPI().register(s)
+	s.environmentAPI().register(s)
 	s.handle("GET /v1/projects/{project}/toggles/{name}/status", model.TokenWrite, s.toggleStatus)
 
 	return http.HandlerFunc(s.serve)

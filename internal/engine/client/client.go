@@ -364,3 +364,44 @@ func (c *Client) ToggleStatus(ctx context.Context, project, key string) (wire.To
 	err := c.do(ctx, request{method: http.MethodGet, path: togglePath(project, key) + "/status", out: &out})
 	return out, err
 }
+
+func environmentPath(project, name string) string {
+	p := "/v1/projects/" + url.PathEscape(project) + "/environments"
+	if name != "" {
+		p += "/" + url.PathEscape(name)
+	}
+	return p
+}
+
+// GetEnvironment reads one environment.
+func (c *Client) GetEnvironment(ctx context.Context, project, name string) (wire.Environment, error) {
+	var out wire.Environment
+	err := c.do(ctx, request{method: http.MethodGet, path: environmentPath(project, name), out: &out})
+	return out, err
+}
+
+// ListEnvironments lists a project's environments.
+func (c *Client) ListEnvironments(ctx context.Context, project string) ([]wire.Environment, error) {
+	var out wire.EnvironmentList
+	err := c.do(ctx, request{method: http.MethodGet, path: environmentPath(project, ""), out: &out})
+	return out.Environments, err
+}
+
+// CreateEnvironment creates an environment; pass NewIdempotencyKey() once per logical create.
+func (c *Client) CreateEnvironment(ctx context.Context, project string, spec model.EnvironmentSpec, idemKey string) (wire.Environment, error) {
+	var out wire.Environment
+	err := c.do(ctx, request{method: http.MethodPost, path: environmentPath(project, ""), body: spec, idemKey: idemKey, out: &out})
+	return out, err
+}
+
+// UpdateEnvironment replaces an environment's spec if it is still at version (0: any).
+func (c *Client) UpdateEnvironment(ctx context.Context, project string, spec model.EnvironmentSpec, version int64) (wire.Environment, error) {
+	var out wire.Environment
+	err := c.do(ctx, request{method: http.MethodPut, path: environmentPath(project, spec.Name), body: spec, ifMatch: version, out: &out})
+	return out, err
+}
+
+// DeleteEnvironment deletes an environment if it is still at version (0: any).
+func (c *Client) DeleteEnvironment(ctx context.Context, project, name string, version int64) error {
+	return c.do(ctx, request{method: http.MethodDelete, path: environmentPath(project, name), ifMatch: version})
+}

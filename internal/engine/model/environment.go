@@ -274,3 +274,29 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	*d = Duration(v)
 	return nil
 }
+
+// Routing states of an environment.
+const (
+	RoutingPending = "pending" // the leader has not created or adopted the routing objects yet
+	RoutingReady   = "ready"
+	RoutingError   = "error"
+)
+
+// EnvironmentStatus is what the engine records about an environment.
+type EnvironmentStatus struct {
+	// ActiveSlot serves customers now; it changes only when a release ends.
+	ActiveSlot string `json:"active_slot,omitempty"`
+	// Routing says whether the engine's routing objects exist on AWS.
+	Routing        string `json:"routing,omitempty"`
+	RoutingMessage string `json:"routing_message,omitempty"`
+	// LastReleaseID is the most recent release attempt.
+	LastReleaseID string `json:"last_release_id,omitempty"`
+}
+
+// IdleSlot is the slot to deploy to.
+func (s EnvironmentStatus) IdleSlot() string {
+	if s.ActiveSlot == "" {
+		return ""
+	}
+	return OtherSlot(s.ActiveSlot)
+}

@@ -1,0 +1,62 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/problem"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/wire"
+)
+
+func (s *Server) environmentAPI() *kindAPI[model.EnvironmentSpec] {
+	return &kindAPI[model.EnvironmentSpec]{
+		kind: model.KindEnvironment, noun: "environment", plural: "environments", nameField: "/name",
+		name:      func(e *model.EnvironmentSpec) string { return e.Name },
+		setName:   func(e *model.EnvironmentSpec, n string) { e.Name = n },
+		normalize: func(e *model.EnvironmentSpec, _ *model.EnvironmentSpec) { e.Normalize() },
+		check:     s.checkEnvironment,
+		wire: func(o model.Object, e *model.EnvironmentSpec) any {
+			var st model.EnvironmentStatus
+			_ = json.Unmarshal(o.Status, &st)
+			if st.ActiveSlot == "" {
+				st.ActiveSlot = e.InitialLiveSlot
+			}
+			if st.Routing == "" {
+				st.Routing = model.RoutingPending
+			}
+			return wire.Environment{Project: o.Project, EnvironmentSpec: *e, Version: o.Version, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+				ActiveSlot: st.ActiveSlot, IdleSlot: st.IdleSlot(), LastReleaseID: st.LastReleaseID, Routing: st.Routing, RoutingMessage: st.RoutingMessage}
+		},
+	}
+}
+
+// checkEnvironment refuses what the spec alone cannot show: on update, a
+// change to the serving slot's routing (that is a release, not a deploy), or
+// a switch between alb and route53.
+func (s *Server) checkEnvironment(ctx context.Context, project string, e *model.EnvironmentSpec, prev *model.EnvironmentSpec) *problem.Problem {
+	if prev == nil {
+		return nil
+	}
+	if (prev.ALB == nil) != (e.ALB == nil) {
+		return invalid(model.FieldError{Pointer: "", Detail: "an environment cannot switch between alb and route53; create a new environment for the other routing"})
+	}
+	o, err := s.Store.GetObject(ctx, model.Ref{Project: project, Kind: model.KindEnvironment, Name: e.Name})
+	if err != nil {
+		return fromError(err, "")
+	}
+	var st model.EnvironmentStatus
+	_ = json.Unmarshal(o.Status, &st)
+	active := st.ActiveSlot
+	if active == "" {
+		active = prev.InitialLiveSlot
+	}
+	was, now := prev.SlotSpec(active), e.SlotSpec(active)
+	if was.TargetGroupARN != now.TargetGroupARN || was.DNSValue != now.DNSValue {
+		return &problem.Problem{Type: problem.TypeConflict, Title: "Serving Slot Changed", Status: http.StatusConflict,
+			Errors: []model.FieldError{{Pointer: "/" + active, Detail: "the " + active + " slot serves customers now"}},
+			Detail: "the " + active + " slot serves customers now, so its target group and DNS value cannot change: deploy to the idle slot (" + model.OtherSlot(active) + ") and release it with progressive_release"}
+	}
+	return nil
+}
