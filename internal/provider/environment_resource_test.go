@@ -55,7 +55,7 @@ func TestAccReleaseEnvironment(t *testing.T) {
 				},
 			},
 			{ // "300s" and "5m" are the same duration: no diff
-				Config: e.providerConfig() + envConfig("v41", "v41", tgGreen, `bake_time = "5m"`),
+				Config:           e.providerConfig() + envConfig("v41", "v41", tgGreen, `bake_time = "5m"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
 			{
