@@ -102,6 +102,7 @@ func (s *Server) Handler() http.Handler {
 
 	s.toggleAPI().register(s)
 	s.environmentAPI().register(s)
+	s.registerReleases()
 	s.handle("GET /v1/projects/{project}/toggles/{name}/status", model.TokenWrite, s.toggleStatus)
 
 	return http.HandlerFunc(s.serve)
