@@ -118,6 +118,7 @@ func (p *progressiveProvider) Resources(context.Context) []func() resource.Resou
 		NewProjectResource,
 		NewToggleResource,
 		NewEnvironmentResource,
+		NewReleaseResource,
 	}
 }
 

@@ -405,3 +405,38 @@ func (c *Client) UpdateEnvironment(ctx context.Context, project string, spec mod
 func (c *Client) DeleteEnvironment(ctx context.Context, project, name string, version int64) error {
 	return c.do(ctx, request{method: http.MethodDelete, path: environmentPath(project, name), ifMatch: version})
 }
+
+func releasePath(project, env string) string {
+	return environmentPath(project, env) + "/release"
+}
+
+// GetRelease reads an environment's release.
+func (c *Client) GetRelease(ctx context.Context, project, env string) (wire.Release, error) {
+	var out wire.Release
+	err := c.do(ctx, request{method: http.MethodGet, path: releasePath(project, env), out: &out})
+	return out, err
+}
+
+// CreateRelease creates an environment's release intent.
+func (c *Client) CreateRelease(ctx context.Context, project string, spec model.ReleaseSpec, idemKey string) (wire.Release, error) {
+	var out wire.Release
+	err := c.do(ctx, request{method: http.MethodPost, path: releasePath(project, spec.Environment), body: spec, idemKey: idemKey, out: &out})
+	return out, err
+}
+
+// UpdateRelease changes an environment's release intent if still at version (0: any).
+func (c *Client) UpdateRelease(ctx context.Context, project string, spec model.ReleaseSpec, version int64) (wire.Release, error) {
+	var out wire.Release
+	err := c.do(ctx, request{method: http.MethodPut, path: releasePath(project, spec.Environment), body: spec, ifMatch: version, out: &out})
+	return out, err
+}
+
+// DeleteRelease forgets an environment's release intent; it moves no traffic.
+func (c *Client) DeleteRelease(ctx context.Context, project, env string) error {
+	return c.do(ctx, request{method: http.MethodDelete, path: releasePath(project, env)})
+}
+
+// ReleaseAction asks the running release to abort, pause, resume or promote.
+func (c *Client) ReleaseAction(ctx context.Context, project, env, action string) error {
+	return c.do(ctx, request{method: http.MethodPost, path: releasePath(project, env) + "/" + url.PathEscape(action), body: struct{}{}, idemKey: NewIdempotencyKey()})
+}
