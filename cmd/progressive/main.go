@@ -40,6 +40,10 @@ Usage:
   progressive token revoke ID|NAME                  revoke a token (admin)
   progressive toggle list [--project P]             list feature toggles
   progressive toggle status [--project P] KEY       what a toggle serves right now
+  progressive status [--project P] [ENV]            environments, active slots and releases
+  progressive history [--project P] ENV             an environment's release history
+  progressive abort|pause|resume|promote ENV        steer the running release
+  progressive wait [--project P] ENV                wait for the release to end (exit 0 only if released)
   progressive events [flags]                        read the audit log
   progressive version                               print the version
 
@@ -58,6 +62,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runToken(ctx, args[1:], stdout, stderr)
 	case "toggle":
 		return runToggle(ctx, args[1:], stdout, stderr)
+	case "status":
+		return runStatus(ctx, args[1:], stdout, stderr)
+	case "history":
+		return runHistory(ctx, args[1:], stdout, stderr)
+	case "abort", "pause", "resume", "promote":
+		return runReleaseAction(ctx, args[0], args[1:], stdout, stderr)
+	case "wait":
+		return runWait(ctx, args[1:], stdout, stderr)
 	case "events":
 		return runEvents(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
