@@ -368,7 +368,7 @@ func TestProjectCRUD(t *testing.T) {
 			e.wantUnchanged(before)
 
 			// The name in the body must match the URL.
-			p = wantProblem(t, e.do("PUT", "/v1/projects/team-a", e.write, `{"name":"team-b","description":"x"}`), http.StatusUnprocessableEntity, problem.TypeValidation)
+			p = wantProblem(t, e.do("PUT", "/v1/projects/team-a", e.write, `{"name":"team-b","description":"x"}`), http.StatusBadRequest, problem.TypeValidation)
 			wantPointers(t, p, "/name")
 			e.wantUnchanged(before)
 
@@ -472,9 +472,9 @@ func TestIdempotencyKey(t *testing.T) {
 			// A refused first attempt is replayed as the same refusal.
 			before = e.state()
 			bad := e.do("POST", "/v1/projects", e.write, `{"name":"Bad Name"}`, "Idempotency-Key", "key-2")
-			wantPointers(t, wantProblem(t, bad, http.StatusUnprocessableEntity, problem.TypeValidation), "/name")
+			wantPointers(t, wantProblem(t, bad, http.StatusBadRequest, problem.TypeValidation), "/name")
 			badAgain := e.do("POST", "/v1/projects", e.write, `{"name":"Bad Name"}`, "Idempotency-Key", "key-2")
-			wantProblem(t, badAgain, http.StatusUnprocessableEntity, problem.TypeValidation)
+			wantProblem(t, badAgain, http.StatusBadRequest, problem.TypeValidation)
 			if badAgain.header.Get("Idempotent-Replayed") != "true" || string(badAgain.body) != string(bad.body) {
 				t.Errorf("refusal not replayed: %q %s", badAgain.header.Get("Idempotent-Replayed"), badAgain.body)
 			}
@@ -524,27 +524,27 @@ func TestMalformedRequests(t *testing.T) {
 	}{
 		{name: "malformed JSON", method: "POST", path: "/v1/projects", body: `{"name":`, status: 400, typ: problem.TypeMalformed, detail: "not valid JSON"},
 		{name: "syntax error", method: "POST", path: "/v1/projects", body: `{"name" "a"}`, status: 400, typ: problem.TypeMalformed, detail: "not valid JSON"},
-		{name: "unknown field", method: "POST", path: "/v1/projects", body: `{"nme":"team-a"}`, status: 422, typ: problem.TypeValidation, pointers: []string{"/nme"}, detail: "spelling"},
-		{name: "wrong type", method: "POST", path: "/v1/projects", body: `{"name":"team-a","description":5}`, status: 422, typ: problem.TypeValidation, pointers: []string{"/description"}, detail: "expected a string"},
-		{name: "not an object", method: "POST", path: "/v1/projects", body: `["team-a"]`, status: 422, typ: problem.TypeValidation},
+		{name: "unknown field", method: "POST", path: "/v1/projects", body: `{"nme":"team-a"}`, status: 400, typ: problem.TypeValidation, pointers: []string{"/nme"}, detail: "spelling"},
+		{name: "wrong type", method: "POST", path: "/v1/projects", body: `{"name":"team-a","description":5}`, status: 400, typ: problem.TypeValidation, pointers: []string{"/description"}, detail: "expected a string"},
+		{name: "not an object", method: "POST", path: "/v1/projects", body: `["team-a"]`, status: 400, typ: problem.TypeValidation},
 		{name: "empty body", method: "POST", path: "/v1/projects", headers: []string{"Content-Type", "application/json"}, status: 400, typ: problem.TypeMalformed, detail: "empty"},
 		{name: "blank body", method: "POST", path: "/v1/projects", body: "  \n", status: 400, typ: problem.TypeMalformed, detail: "empty"},
 		{name: "two documents", method: "POST", path: "/v1/projects", body: `{"name":"team-a"} {"name":"team-b"}`, status: 400, typ: problem.TypeMalformed, detail: "exactly one"},
 		{name: "trailing data", method: "POST", path: "/v1/projects", body: `{"name":"team-a"} x`, status: 400, typ: problem.TypeMalformed},
-		{name: "invalid name", method: "POST", path: "/v1/projects", body: `{"name":"Team A"}`, status: 422, typ: problem.TypeValidation, pointers: []string{"/name"}, detail: "lower-case"},
-		{name: "missing name", method: "POST", path: "/v1/projects", body: `{"description":"x"}`, status: 422, typ: problem.TypeValidation, pointers: []string{"/name"}, detail: "required"},
-		{name: "every invalid field", method: "POST", path: "/v1/projects", body: `{"name":"-x","description":"` + strings.Repeat("d", model.MaxDescriptionLength+1) + `"}`, status: 422, typ: problem.TypeValidation, pointers: []string{"/name", "/description"}, detail: "fix each one"},
+		{name: "invalid name", method: "POST", path: "/v1/projects", body: `{"name":"Team A"}`, status: 400, typ: problem.TypeValidation, pointers: []string{"/name"}, detail: "lower-case"},
+		{name: "missing name", method: "POST", path: "/v1/projects", body: `{"description":"x"}`, status: 400, typ: problem.TypeValidation, pointers: []string{"/name"}, detail: "required"},
+		{name: "every invalid field", method: "POST", path: "/v1/projects", body: `{"name":"-x","description":"` + strings.Repeat("d", model.MaxDescriptionLength+1) + `"}`, status: 400, typ: problem.TypeValidation, pointers: []string{"/name", "/description"}, detail: "fix each one"},
 		{name: "wrong content type", method: "POST", path: "/v1/projects", body: `{"name":"team-a"}`, headers: []string{"Content-Type", "text/plain"}, status: 415, typ: problem.TypeUnsupportedMedia, detail: "application/json"},
 		{name: "form content type", method: "POST", path: "/v1/projects", body: `name=team-a`, headers: []string{"Content-Type", "application/x-www-form-urlencoded"}, status: 415, typ: problem.TypeUnsupportedMedia, detail: "application/x-www-form-urlencoded"},
 		{name: "no content type", method: "POST", path: "/v1/projects", body: `{"name":"team-a"}`, headers: []string{"Content-Type", ""}, status: 415, typ: problem.TypeUnsupportedMedia, detail: "got none"},
 		{name: "wrong content type with a key", method: "POST", path: "/v1/projects", body: `{"name":"team-a"}`, headers: []string{"Content-Type", "text/plain", "Idempotency-Key", "k-415"}, status: 415, typ: problem.TypeUnsupportedMedia},
-		{name: "update: unknown field", method: "PUT", path: "/v1/projects/default", body: `{"nme":"x"}`, status: 422, typ: problem.TypeValidation, pointers: []string{"/nme"}},
-		{name: "update: wrong type", method: "PUT", path: "/v1/projects/default", body: `{"description":["x"]}`, status: 422, typ: problem.TypeValidation, pointers: []string{"/description"}},
+		{name: "update: unknown field", method: "PUT", path: "/v1/projects/default", body: `{"nme":"x"}`, status: 400, typ: problem.TypeValidation, pointers: []string{"/nme"}},
+		{name: "update: wrong type", method: "PUT", path: "/v1/projects/default", body: `{"description":["x"]}`, status: 400, typ: problem.TypeValidation, pointers: []string{"/description"}},
 		{name: "update: malformed", method: "PUT", path: "/v1/projects/default", body: `{`, status: 400, typ: problem.TypeMalformed},
 		{name: "update: empty body", method: "PUT", path: "/v1/projects/default", headers: []string{"Content-Type", "application/json"}, status: 400, typ: problem.TypeMalformed},
 		{name: "update: wrong content type", method: "PUT", path: "/v1/projects/default", body: `{"description":"x"}`, headers: []string{"Content-Type", "text/plain"}, status: 415, typ: problem.TypeUnsupportedMedia},
-		{name: "token: unknown kind", method: "POST", path: "/v1/tokens", body: `{"name":"x","kind":"root"}`, status: 422, typ: problem.TypeValidation, pointers: []string{"/kind"}, detail: "admin, write or sdk"},
-		{name: "token: unknown field", method: "POST", path: "/v1/tokens", body: `{"name":"x","kind":"sdk","secret":"s"}`, status: 422, typ: problem.TypeValidation, pointers: []string{"/secret"}},
+		{name: "token: unknown kind", method: "POST", path: "/v1/tokens", body: `{"name":"x","kind":"root"}`, status: 400, typ: problem.TypeValidation, pointers: []string{"/kind"}, detail: "admin, write or sdk"},
+		{name: "token: unknown field", method: "POST", path: "/v1/tokens", body: `{"name":"x","kind":"sdk","secret":"s"}`, status: 400, typ: problem.TypeValidation, pointers: []string{"/secret"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -968,7 +968,7 @@ func TestAuditEvents(t *testing.T) {
 		{"cursor=abc", []string{"/cursor"}},
 		{"since=yesterday&limit=0", []string{"/since", "/limit"}},
 	} {
-		p := wantProblem(t, e.do("GET", "/v1/events?"+c.query, e.write, ""), http.StatusUnprocessableEntity, problem.TypeValidation)
+		p := wantProblem(t, e.do("GET", "/v1/events?"+c.query, e.write, ""), http.StatusBadRequest, problem.TypeValidation)
 		wantPointers(t, p, c.pointers...)
 		for _, f := range p.Errors {
 			if !strings.Contains(f.Detail, strings.TrimPrefix(f.Pointer, "/")) {

@@ -218,6 +218,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	if err := s.Auth.Refresh(r.Context()); err != nil {
 		s.Log.Warn("could not refresh tokens after a create", "error", err)
 	}
+	s.afterChange(r) // the disk snapshot carries the tokens
 	w.Header().Set("Location", "/v1/tokens/"+t.ID)
 	writeJSON(w, http.StatusCreated, wire.CreatedToken{Token: t, Secret: secret})
 }
@@ -235,6 +236,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 	if err := s.Auth.Refresh(r.Context()); err != nil {
 		s.Log.Warn("could not refresh tokens after a revoke", "error", err)
 	}
+	s.afterChange(r) // the disk snapshot carries the tokens
 	writeJSON(w, http.StatusOK, t)
 }
 

@@ -3,9 +3,11 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/cespare/xxhash/v2"
 
@@ -29,7 +31,19 @@ type ofrepSuccess struct {
 	Value    json.RawMessage `json:"value"`
 	Reason   string          `json:"reason"`
 	Variant  string          `json:"variant"`
-	Metadata map[string]any  `json:"metadata"`
+	Metadata any             `json:"metadata"` // *ofrepMetadata or map[string]any
+}
+
+// ofrepMetadata is the metadata of an evaluation that no hold decided. Its
+// fields are in the order of their JSON names, so that it encodes exactly as
+// the equivalent map (whose keys encoding/json sorts), without the map.
+type ofrepMetadata struct {
+	AllOn         bool   `json:"allOn,omitempty"`
+	DefaultReason string `json:"defaultReason,omitempty"`
+	DisabledBy    string `json:"disabledBy,omitempty"`
+	Kind          string `json:"kind"`
+	Rule          string `json:"rule,omitempty"`
+	Version       int64  `json:"version"`
 }
 
 type ofrepFailure struct {
@@ -42,11 +56,20 @@ type ofrepBulk struct {
 	Flags []any `json:"flags"`
 }
 
+// ofrepBuffers recycles response buffers: evaluation is the engine's hot path.
+var ofrepBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 func writeOFREP(w http.ResponseWriter, status int, v any) {
-	body, _ := json.Marshal(v)
+	buf := ofrepBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	_ = json.NewEncoder(buf).Encode(v) // as json.Marshal, plus a newline
+	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+	if buf.Cap() <= 64<<10 { // let the odd large bulk answer go
+		ofrepBuffers.Put(buf)
+	}
 }
 
 // evaluationProject is where the caller's evaluations happen.
@@ -97,12 +120,42 @@ func ofrepContext(w http.ResponseWriter, r *http.Request, limit int64, key strin
 }
 
 func readAll(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	var b bytes.Buffer
-	_, err := b.ReadFrom(http.MaxBytesReader(unwrap(w), r.Body, limit))
-	return b.Bytes(), err
+	body := http.MaxBytesReader(unwrap(w), r.Body, limit)
+	if r.ContentLength < 0 || r.ContentLength >= limit {
+		var b bytes.Buffer
+		_, err := b.ReadFrom(body)
+		return b.Bytes(), err
+	}
+	// The size is announced: read into a buffer of that size, one byte more
+	// to see the end without growing it.
+	b := make([]byte, 0, r.ContentLength+1)
+	for {
+		n, err := body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
-func metadata(t *toggle.Toggle, res toggle.Result) map[string]any {
+func metadata(t *toggle.Toggle, res toggle.Result) any {
+	if res.Hold == nil {
+		md := &ofrepMetadata{Version: t.Version, Kind: t.Kind, Rule: res.Rule, AllOn: res.AllOn}
+		if res.Reason == toggle.ReasonDisabled {
+			md.DisabledBy = "kill switch"
+		}
+		if res.DefaultBecause != "" {
+			md.DefaultReason = "the rollout buckets by " + strconv.Quote(res.DefaultBecause) + ", which the evaluation context lacks"
+		}
+		return md
+	}
+	// A hold adds a key named by its kind, so this one stays a map.
 	md := map[string]any{"version": t.Version, "kind": t.Kind}
 	if res.Rule != "" {
 		md["rule"] = res.Rule
@@ -110,12 +163,8 @@ func metadata(t *toggle.Toggle, res toggle.Result) map[string]any {
 	if res.AllOn {
 		md["allOn"] = true
 	}
-	if res.Hold != nil {
-		md["heldBy"] = res.Hold.Kind
-		md[res.Hold.Kind] = res.Hold.Name
-	} else if res.Reason == toggle.ReasonDisabled {
-		md["disabledBy"] = "kill switch"
-	}
+	md["heldBy"] = res.Hold.Kind
+	md[res.Hold.Kind] = res.Hold.Name
 	if res.DefaultBecause != "" {
 		md["defaultReason"] = "the rollout buckets by " + strconv.Quote(res.DefaultBecause) + ", which the evaluation context lacks"
 	}

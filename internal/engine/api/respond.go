@@ -44,7 +44,7 @@ func invalid(fields ...model.FieldError) *problem.Problem {
 	if len(fields) == 1 {
 		detail = fields[0].Detail
 	}
-	return &problem.Problem{Type: problem.TypeValidation, Title: "Invalid Request", Status: http.StatusUnprocessableEntity, Detail: detail, Errors: fields}
+	return &problem.Problem{Type: problem.TypeValidation, Title: "Invalid Request", Status: http.StatusBadRequest, Detail: detail, Errors: fields}
 }
 
 func notFound(detail string) *problem.Problem {

@@ -140,11 +140,16 @@ func (s *ToggleSpec) allRollouts() []*Rollout {
 	return out
 }
 
-// DefaultOnVariant is the variant whose value is JSON true, or "" when there
-// is none (the toggle is not boolean).
+// DefaultOnVariant is the variant whose value is JSON true (the first by
+// name), or "" when there is none (the toggle is not boolean).
 func DefaultOnVariant(variants map[string]json.RawMessage) string {
-	for name, v := range variants {
-		if string(bytes.TrimSpace(v)) == "true" {
+	names := make([]string, 0, len(variants))
+	for name := range variants {
+		names = append(names, name)
+	}
+	sort.Strings(names) // several true variants: the first by name, always the same
+	for _, name := range names {
+		if string(bytes.TrimSpace(variants[name])) == "true" {
 			return name
 		}
 	}

@@ -5,10 +5,12 @@
 //
 // Replicas notice changes by polling the store revision (one small query per
 // interval); a change reloads every toggle. Evaluation never touches the
-// store.
+// store. With a disk copy, each poll also reads the tokens, which change
+// without moving the revision, and rewrites the copy when they changed.
 package snapshot
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -70,6 +72,11 @@ type Cache struct {
 	cur      atomic.Pointer[Snapshot]
 	syncedAt atomic.Int64 // unix nanos of the last check that found the snapshot current
 	mu       sync.Mutex
+	// Guarded by mu: the raw objects of the current snapshot, and the active
+	// tokens as last written to disk (nil until a write succeeds), so that a
+	// token change alone rewrites the disk copy.
+	objs       []model.Object
+	diskTokens []byte
 }
 
 // New returns a cache with an empty snapshot.
@@ -104,7 +111,7 @@ func (c *Cache) Sync(ctx context.Context) error {
 	}
 	if cur := c.cur.Load(); cur.Revision == rev && cur.Toggles != nil && c.syncedAt.Load() != 0 {
 		c.syncedAt.Store(time.Now().UnixNano())
-		return nil
+		return c.save(ctx, rev)
 	}
 	objs, err := c.Source.ListObjectsByKind(ctx, model.KindToggle)
 	if err != nil {
@@ -113,15 +120,36 @@ func (c *Cache) Sync(ctx context.Context) error {
 	snap := c.build(rev, objs)
 	c.cur.Store(snap)
 	c.syncedAt.Store(time.Now().UnixNano())
-	if c.Path != "" {
-		tokens, err := c.Source.ListTokens(ctx)
-		if err != nil {
-			return fmt.Errorf("load tokens for the disk snapshot: %w", err)
-		}
-		if err := c.write(File{Revision: rev, Toggles: objs, Tokens: activeTokens(tokens)}); err != nil {
-			c.Log.Warn("could not write the disk snapshot", "path", c.Path, "error", err)
-		}
+	c.objs, c.diskTokens = objs, nil
+	return c.save(ctx, rev)
+}
+
+// save writes the disk copy (when there is one) unless it already holds the
+// current snapshot and the active tokens. Tokens do not move the store
+// revision, so they are compared on every call: a disk copy that missed a
+// new token, or kept a revoked one, would authenticate wrongly while the
+// store is down.
+func (c *Cache) save(ctx context.Context, rev int64) error {
+	if c.Path == "" {
+		return nil
 	}
+	tokens, err := c.Source.ListTokens(ctx)
+	if err != nil {
+		return fmt.Errorf("load tokens for the disk snapshot: %w", err)
+	}
+	active := activeTokens(tokens)
+	key, err := json.Marshal(active)
+	if err != nil {
+		return err
+	}
+	if c.diskTokens != nil && bytes.Equal(key, c.diskTokens) {
+		return nil
+	}
+	if err := c.write(File{Revision: rev, Toggles: c.objs, Tokens: active}); err != nil {
+		c.Log.Warn("could not write the disk snapshot", "path", c.Path, "error", err)
+		return nil
+	}
+	c.diskTokens = key
 	return nil
 }
 
