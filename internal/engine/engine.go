@@ -310,11 +310,12 @@ func serveFromDisk(ctx context.Context, cfg Config, path string, openErr error) 
 	}
 	srv := &api.Server{Auth: authn, Log: log.Named("api"), Version: version.Version, MaxBodyBytes: cfg.MaxBodyBytes, Flags: flags, EvaluationOnly: true}
 	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
 	go func() {
 		if cfg.TLSCert != "" {
-			_ = httpSrv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+			serveErr <- httpSrv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
 		} else {
-			_ = httpSrv.Serve(ln)
+			serveErr <- httpSrv.Serve(ln)
 		}
 	}()
 	notifyReady(cfg.Ready, ln.Addr().String())
@@ -327,6 +328,8 @@ func serveFromDisk(ctx context.Context, cfg Config, path string, openErr error) 
 		select {
 		case <-ctx.Done():
 			return nil, nil
+		case err := <-serveErr:
+			return nil, fmt.Errorf("serve evaluations from the disk snapshot: %w", err)
 		case <-time.After(5 * time.Second):
 		}
 		st, err := OpenStore(ctx, cfg.DatabaseURL, cfg.DataDir)
