@@ -126,5 +126,6 @@ func (p *progressiveProvider) DataSources(context.Context) []func() datasource.D
 	return []func() datasource.DataSource{
 		NewEngineDataSource,
 		NewToggleDataSource,
+		NewEnvironmentDataSource,
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/problem"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/traffic"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/wire"
 )
 
@@ -59,4 +60,31 @@ func (s *Server) checkEnvironment(ctx context.Context, project string, e *model.
 			Detail: "the " + active + " slot serves customers now, so its target group and DNS value cannot change: deploy to the idle slot (" + model.OtherSlot(active) + ") and release it with progressive_release"}
 	}
 	return nil
+}
+
+// environmentTraffic reads the live weights from AWS (any replica may read).
+func (s *Server) environmentTraffic(w http.ResponseWriter, r *http.Request) {
+	project, name := r.PathValue("project"), r.PathValue("name")
+	o, err := s.Store.GetObject(r.Context(), model.Ref{Project: project, Kind: model.KindEnvironment, Name: name})
+	if err != nil {
+		s.fail(w, r, err, s.environmentAPI().what(project, name))
+		return
+	}
+	var spec model.EnvironmentSpec
+	_ = json.Unmarshal(o.Spec, &spec)
+	if s.Routers == nil {
+		writeProblem(w, r, &problem.Problem{Type: problem.TypeUnavailable, Title: "Traffic Unavailable", Status: http.StatusServiceUnavailable,
+			Detail: "this engine has no AWS configuration, so it cannot read live weights; set AWS_REGION and credentials"})
+		return
+	}
+	router, err := s.Routers.For(project, spec)
+	if err == nil {
+		var wts traffic.Weights
+		if wts, err = router.Weights(r.Context()); err == nil {
+			writeJSON(w, http.StatusOK, wire.Traffic{Blue: wts.Blue, Green: wts.Green, ReadAt: s.Clock.Now().UTC()})
+			return
+		}
+	}
+	writeProblem(w, r, &problem.Problem{Type: problem.TypeUnavailable, Title: "Traffic Unavailable", Status: http.StatusBadGateway,
+		Detail: "could not read the weights of " + name + " from AWS: " + err.Error()})
 }

@@ -93,21 +93,11 @@ func ofrepContext(w http.ResponseWriter, r *http.Request, limit int64, key strin
 	if len(bytes.TrimSpace(body)) == 0 {
 		return toggle.Context{}, body, true
 	}
-	var req ofrepRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		writeOFREP(w, http.StatusBadRequest, ofrepFailure{Key: key, ErrorCode: toggle.ErrParse,
-			ErrorDetails: "the request body is not valid JSON: " + err.Error() + `; send {"context": {...}}`})
-		return nil, nil, false
-	}
-	ctx := toggle.Context{}
-	raw := bytes.TrimSpace(req.Context)
-	if len(raw) == 0 || string(raw) == "null" {
-		return ctx, body, true
-	}
-	if raw[0] != '{' || json.Unmarshal(raw, (*map[string]any)(&ctx)) != nil {
-		writeOFREP(w, http.StatusBadRequest, ofrepFailure{Key: key, ErrorCode: toggle.ErrInvalidContext,
-			ErrorDetails: `the evaluation context must be a JSON object, such as {"targetingKey": "user-1", "email": "ann@example.com"}`})
-		return nil, nil, false
+	ctx, ok := flatContext(body)
+	if !ok {
+		if ctx, ok = decodeContext(w, body, key); !ok {
+			return nil, nil, false
+		}
 	}
 	if tk, ok := ctx["targetingKey"]; ok && tk != nil {
 		if _, isString := tk.(string); !isString {
@@ -117,6 +107,174 @@ func ofrepContext(w http.ResponseWriter, r *http.Request, limit int64, key strin
 		}
 	}
 	return ctx, body, true
+}
+
+// decodeContext decodes any request body with encoding/json.
+func decodeContext(w http.ResponseWriter, body []byte, key string) (toggle.Context, bool) {
+	var req ofrepRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeOFREP(w, http.StatusBadRequest, ofrepFailure{Key: key, ErrorCode: toggle.ErrParse,
+			ErrorDetails: "the request body is not valid JSON: " + err.Error() + `; send {"context": {...}}`})
+		return nil, false
+	}
+	ctx := toggle.Context{}
+	raw := bytes.TrimSpace(req.Context)
+	if len(raw) == 0 || string(raw) == "null" {
+		return ctx, true
+	}
+	if raw[0] != '{' || json.Unmarshal(raw, (*map[string]any)(&ctx)) != nil {
+		writeOFREP(w, http.StatusBadRequest, ofrepFailure{Key: key, ErrorCode: toggle.ErrInvalidContext,
+			ErrorDetails: `the evaluation context must be a JSON object, such as {"targetingKey": "user-1", "email": "ann@example.com"}`})
+		return nil, false
+	}
+	return ctx, true
+}
+
+// flatContext is decodeContext's fast path, for the body SDKs send:
+// {"context": {...}} and no other key, where the context is null or an
+// object whose values are strings, numbers, booleans or null, and whose
+// strings are printable ASCII without escapes. It decodes that exactly as
+// encoding/json would, and returns false for any other body (valid or
+// not), which decodeContext then handles.
+func flatContext(body []byte) (toggle.Context, bool) {
+	p := flatParser{b: body}
+	if !p.skip('{') || !p.literal(`"context"`) || !p.skip(':') {
+		return nil, false
+	}
+	ctx := toggle.Context{}
+	if !p.literal("null") {
+		if !p.skip('{') {
+			return nil, false
+		}
+		for first := true; !p.skip('}'); first = false {
+			if !first && !p.skip(',') {
+				return nil, false
+			}
+			k, ok := p.str()
+			if !ok || !p.skip(':') {
+				return nil, false
+			}
+			v, ok := p.value()
+			if !ok {
+				return nil, false
+			}
+			ctx[k] = v
+		}
+	}
+	if !p.skip('}') {
+		return nil, false
+	}
+	p.space()
+	return ctx, p.i == len(p.b)
+}
+
+type flatParser struct {
+	b []byte
+	i int
+}
+
+// space skips JSON whitespace.
+func (p *flatParser) space() {
+	for p.i < len(p.b) && (p.b[p.i] == ' ' || p.b[p.i] == '\t' || p.b[p.i] == '\n' || p.b[p.i] == '\r') {
+		p.i++
+	}
+}
+
+// skip consumes c after whitespace.
+func (p *flatParser) skip(c byte) bool {
+	p.space()
+	if p.i < len(p.b) && p.b[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// literal consumes lit after whitespace.
+func (p *flatParser) literal(lit string) bool {
+	p.space()
+	if bytes.HasPrefix(p.b[p.i:], []byte(lit)) {
+		p.i += len(lit)
+		return true
+	}
+	return false
+}
+
+// str consumes a string of printable ASCII without escapes.
+func (p *flatParser) str() (string, bool) {
+	if !p.skip('"') {
+		return "", false
+	}
+	for j := p.i; j < len(p.b); j++ {
+		switch c := p.b[j]; {
+		case c == '"':
+			s := string(p.b[p.i:j])
+			p.i = j + 1
+			return s, true
+		case c < 0x20 || c >= 0x7f || c == '\\':
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// value consumes a string, number, true, false or null.
+func (p *flatParser) value() (any, bool) {
+	p.space()
+	if p.i == len(p.b) {
+		return nil, false
+	}
+	switch c := p.b[p.i]; {
+	case c == '"':
+		return p.str()
+	case c == 't' && p.literal("true"):
+		return true, true
+	case c == 'f' && p.literal("false"):
+		return false, true
+	case c == 'n' && p.literal("null"):
+		return nil, true
+	case c == '-' || '0' <= c && c <= '9':
+		return p.number()
+	}
+	return nil, false
+}
+
+// number consumes a number in JSON's grammar, as a float64.
+func (p *flatParser) number() (any, bool) {
+	start, b := p.i, p.b
+	digits := func() bool {
+		j := p.i
+		for p.i < len(b) && '0' <= b[p.i] && b[p.i] <= '9' {
+			p.i++
+		}
+		return p.i > j
+	}
+	if b[p.i] == '-' {
+		p.i++
+	}
+	switch {
+	case p.i < len(b) && b[p.i] == '0':
+		p.i++
+	case !digits():
+		return nil, false
+	}
+	if p.i < len(b) && b[p.i] == '.' {
+		p.i++
+		if !digits() {
+			return nil, false
+		}
+	}
+	if p.i < len(b) && (b[p.i] == 'e' || b[p.i] == 'E') {
+		p.i++
+		if p.i < len(b) && (b[p.i] == '+' || b[p.i] == '-') {
+			p.i++
+		}
+		if !digits() {
+			return nil, false
+		}
+	}
+	f, err := strconv.ParseFloat(string(b[start:p.i]), 64)
+	return f, err == nil
 }
 
 func readAll(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {

@@ -23,6 +23,7 @@ import (
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/problem"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/snapshot"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/traffic"
 )
 
 // Server is the HTTP API.
@@ -42,6 +43,8 @@ type Server struct {
 	Ready func() bool
 	// Flags is the flag snapshot that evaluation reads.
 	Flags *snapshot.Cache
+	// Routers reads live weights for the traffic route (nil without AWS).
+	Routers traffic.Source
 	// EvaluationOnly serves flag evaluation and probes only, from Flags,
 	// while the store is unreachable at start (Store is then nil).
 	EvaluationOnly bool
@@ -102,6 +105,7 @@ func (s *Server) Handler() http.Handler {
 
 	s.toggleAPI().register(s)
 	s.environmentAPI().register(s)
+	s.handle("GET /v1/projects/{project}/environments/{name}/traffic", model.TokenWrite, s.environmentTraffic)
 	s.registerReleases()
 	s.handle("GET /v1/projects/{project}/toggles/{name}/status", model.TokenWrite, s.toggleStatus)
 

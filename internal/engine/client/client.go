@@ -440,3 +440,10 @@ func (c *Client) DeleteRelease(ctx context.Context, project, env string) error {
 func (c *Client) ReleaseAction(ctx context.Context, project, env, action string) error {
 	return c.do(ctx, request{method: http.MethodPost, path: releasePath(project, env) + "/" + url.PathEscape(action), body: struct{}{}, idemKey: NewIdempotencyKey()})
 }
+
+// Traffic reads an environment's live weights from AWS.
+func (c *Client) Traffic(ctx context.Context, project, env string) (wire.Traffic, error) {
+	var out wire.Traffic
+	err := c.do(ctx, request{method: http.MethodGet, path: environmentPath(project, env) + "/traffic", out: &out})
+	return out, err
+}

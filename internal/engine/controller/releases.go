@@ -21,11 +21,6 @@ import (
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/traffic"
 )
 
-// RouterSource builds the traffic router of an environment.
-type RouterSource interface {
-	For(project string, env model.EnvironmentSpec) (traffic.Router, error)
-}
-
 // Releases runs blue-green environments: it creates or adopts their routing,
 // drives each running release through release.Step, executing the actions
 // it returns in order, and repairs weights changed out of band.
@@ -35,7 +30,7 @@ type RouterSource interface {
 // back within one check interval.
 type Releases struct {
 	Store   store.Store
-	Routers RouterSource
+	Routers traffic.Source
 	Alarms  AlarmStates // nil: environments with rollback_alarms get inconclusive gates
 	Smoke   smoke.Tester
 	Clock   clock.Clock

@@ -10,6 +10,8 @@ package traffic
 import (
 	"context"
 	"fmt"
+
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
 )
 
 // Slot names.
@@ -71,4 +73,9 @@ type Router interface {
 	// TargetHealth counts the healthy targets behind slot (ALB), or reports
 	// -1 where the router cannot tell (Route 53).
 	HealthyTargets(ctx context.Context, slot string) (int, error)
+}
+
+// Source builds the router of an environment.
+type Source interface {
+	For(project string, env model.EnvironmentSpec) (Router, error)
 }
