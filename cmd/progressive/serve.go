@@ -29,6 +29,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	leaseTTL := f.duration("lease-ttl", "PROGRESSIVE_LEASE_TTL", 15*time.Second, "controller lease duration; a standby takes over this long after the leader vanishes")
 	snapshotPoll := f.duration("snapshot-poll-interval", "PROGRESSIVE_SNAPSHOT_POLL_INTERVAL", time.Second, "how often the store revision is polled so that flag changes made on other replicas are served")
 	alarmPoll := f.duration("alarm-poll-interval", "PROGRESSIVE_ALARM_POLL_INTERVAL", 10*time.Second, "how often the CloudWatch alarms named by toggles' disable_on_alarms are read")
+	ctrlInterval := f.duration("controller-interval", "PROGRESSIVE_CONTROLLER_INTERVAL", time.Second, "how often the leader's controller runs; at most the shortest check_interval of your environments")
 	maxBody := f.int64("max-body-bytes", "PROGRESSIVE_MAX_BODY_BYTES", api.DefaultMaxBodyBytes, "largest request body accepted, in bytes")
 	logLevel := f.string("log-level", "PROGRESSIVE_LOG_LEVEL", "info", "trace, debug, info, warn or error")
 	logFormat := f.string("log-format", "PROGRESSIVE_LOG_FORMAT", "text", "text or json")
@@ -44,8 +45,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !oneOf(*logFormat, "text", "json") {
 		return fmt.Errorf("log format %q is not text or json", *logFormat)
 	}
-	if *snapshotPoll < 10*time.Millisecond || *alarmPoll < 100*time.Millisecond {
-		return fmt.Errorf("poll intervals are too short: use at least 10ms for the snapshot and 100ms for alarms")
+	if *snapshotPoll < 10*time.Millisecond || *alarmPoll < 100*time.Millisecond || *ctrlInterval < 50*time.Millisecond {
+		return fmt.Errorf("intervals are too short: use at least 10ms for the snapshot, 100ms for alarms and 50ms for the controller")
 	}
 	if *leaseTTL < time.Second {
 		return fmt.Errorf("lease TTL %s is too short: use at least 1s", *leaseTTL)
@@ -54,7 +55,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return engine.Run(ctx, engine.Config{
 		Listen: *listen, DataDir: *dataDir, DatabaseURL: *dbURL, TLSCert: *tlsCert, TLSKey: *tlsKey,
 		BootstrapToken: *bootstrap, ShutdownTimeout: *shutdown, LeaseTTL: *leaseTTL, MaxBodyBytes: *maxBody,
-		SnapshotPoll: *snapshotPoll, AlarmPoll: *alarmPoll,
+		SnapshotPoll: *snapshotPoll, AlarmPoll: *alarmPoll, ControllerInterval: *ctrlInterval,
 		Log: log, Out: stdout, Ready: serveReady,
 	})
 }

@@ -29,10 +29,12 @@ import (
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/controller"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/lease"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/routing"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/snapshot"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store/postgres"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store/sqlite"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/traffic"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/version"
 )
 
@@ -51,9 +53,15 @@ type Config struct {
 	SnapshotPoll time.Duration
 	// AlarmPoll is how often CloudWatch alarms named by toggles are read
 	// (PROGRESSIVE_ALARM_POLL_INTERVAL).
-	AlarmPoll    time.Duration
-	MaxBodyBytes int64
-	Log          hclog.Logger
+	AlarmPoll time.Duration
+	// ControllerInterval is how often the leader's controller runs
+	// (PROGRESSIVE_CONTROLLER_INTERVAL); releases need it at most their
+	// check_interval.
+	ControllerInterval time.Duration
+	// AfterSetWeights is a test hook run after each release weight write.
+	AfterSetWeights func(releaseID string)
+	MaxBodyBytes    int64
+	Log             hclog.Logger
 	// Out receives the bootstrap token, once.
 	Out io.Writer
 	// Ready, when set, receives the bound address once the engine serves.
@@ -136,6 +144,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.AlarmPoll <= 0 {
 		cfg.AlarmPoll = 10 * time.Second
 	}
+	if cfg.ControllerInterval <= 0 {
+		cfg.ControllerInterval = time.Second
+	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = DefaultDataDir()
 	}
@@ -172,9 +183,14 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("load flags: %w", err)
 	}
 
+	parts, err := loadAWS(ctx, st, log)
+	if err != nil {
+		return err
+	}
+
 	var leading, ready atomic.Bool
 	srv := &api.Server{Store: st, Auth: authn, Clock: clock.Real{}, Log: log.Named("api"), Version: version.Version,
-		MaxBodyBytes: cfg.MaxBodyBytes, Leading: leading.Load, Ready: ready.Load, Flags: flags}
+		MaxBodyBytes: cfg.MaxBodyBytes, Leading: leading.Load, Ready: ready.Load, Flags: flags, Routers: parts.routers}
 	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: log.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
 
@@ -185,7 +201,7 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { authn.Run(bg); done <- struct{}{} }()
 	go func() { expireIdempotency(bg, st, log); done <- struct{}{} }()
 	go func() { flags.Run(bg, cfg.SnapshotPoll); done <- struct{}{} }()
-	ctrl := &controller.Controller{Interval: time.Second, Log: log.Named("controller"), Reconcilers: reconcilers(ctx, st, cfg, log)}
+	ctrl := &controller.Controller{Interval: cfg.ControllerInterval, Log: log.Named("controller"), Reconcilers: reconcilers(st, parts, cfg, log)}
 	el := &lease.Elector{Store: st, Name: "controller", Holder: holderID(), TTL: cfg.LeaseTTL, Log: log.Named("lease"), OnChange: leading.Store}
 	go func() { el.Run(bg, ctrl.Lead); done <- struct{}{} }()
 
@@ -271,18 +287,43 @@ func holderID() string {
 	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
 }
 
-// reconcilers lists the controller's steps. Steps that need AWS are left out,
-// with a warning, when no AWS configuration can be loaded.
-func reconcilers(ctx context.Context, st store.Store, cfg Config, log hclog.Logger) []controller.Reconciler {
+// awsParts are what the engine builds from the AWS configuration.
+type awsParts struct {
+	routers traffic.Source
+	alarms  controller.AlarmStates // nil without AWS
+}
+
+// loadAWS builds the routers and the alarm reader; without an AWS
+// configuration the engine still runs, and says what is missing where it
+// matters.
+func loadAWS(ctx context.Context, st store.Store, log hclog.Logger) (awsParts, error) {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	clusterID, err := st.ClusterID(ctx, "cl_"+hex.EncodeToString(b))
+	if err != nil {
+		return awsParts{}, fmt.Errorf("read the cluster ID: %w", err)
+	}
 	awsCfg, err := awsconfig.Load(ctx)
 	if err != nil {
-		log.Warn("AWS is not configured, so toggles' disable_on_alarms are not watched", "error", err)
-		return nil
+		log.Warn("AWS is not configured: toggles' disable_on_alarms are not watched and environments cannot route", "error", err)
+		return awsParts{routers: routing.Unconfigured{Err: err}}, nil
 	}
-	return []controller.Reconciler{
-		&controller.ToggleAlarms{Store: st, Alarms: cloudwatch.Alarms{API: cloudwatch.NewClient(awsCfg)}, Clock: clock.Real{},
-			Log: log.Named("controller"), Every: cfg.AlarmPoll},
+	return awsParts{
+		routers: &routing.AWS{Config: awsCfg, ClusterID: clusterID},
+		alarms:  cloudwatch.Alarms{API: cloudwatch.NewClient(awsCfg)},
+	}, nil
+}
+
+// reconcilers lists the controller's steps, in order.
+func reconcilers(st store.Store, parts awsParts, cfg Config, log hclog.Logger) []controller.Reconciler {
+	var steps []controller.Reconciler
+	steps = append(steps, &controller.Releases{Store: st, Routers: parts.routers, Alarms: parts.alarms, Clock: clock.Real{}, Log: log.Named("releases"),
+		AfterSetWeights: cfg.AfterSetWeights})
+	if parts.alarms != nil {
+		steps = append(steps, &controller.ToggleAlarms{Store: st, Alarms: parts.alarms, Clock: clock.Real{},
+			Log: log.Named("controller"), Every: cfg.AlarmPoll})
 	}
+	return steps
 }
 
 // serveFromDisk serves flag evaluations from the disk snapshot while the

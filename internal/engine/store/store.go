@@ -38,6 +38,9 @@ type Store interface {
 	Close() error
 	// Revision returns the store revision.
 	Revision(ctx context.Context) (int64, error)
+	// ClusterID returns this store's cluster ID, creating it (from candidate)
+	// on first use; every engine on one store shares it.
+	ClusterID(ctx context.Context, candidate string) (string, error)
 
 	ListProjects(ctx context.Context) ([]model.Project, error)
 	GetProject(ctx context.Context, name string) (model.Project, error)

@@ -176,6 +176,16 @@ func (s *Store) Revision(ctx context.Context) (int64, error) {
 	return v, err
 }
 
+// ClusterID returns the cluster ID, storing candidate if there is none yet.
+func (s *Store) ClusterID(ctx context.Context, candidate string) (string, error) {
+	if _, err := s.exec(ctx, s.db, `INSERT INTO meta (key, value) VALUES ('cluster_id', ?) ON CONFLICT DO NOTHING`, candidate); err != nil {
+		return "", err
+	}
+	var id string
+	err := s.row(ctx, s.db, `SELECT value FROM meta WHERE key = 'cluster_id'`).Scan(&id)
+	return id, err
+}
+
 func (s *Store) bumpRevision(ctx context.Context, tx *sql.Tx) error {
 	_, err := s.exec(ctx, tx, `UPDATE revision SET value = value + 1 WHERE id = 1`)
 	return err

@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		"Lease":              testLease,
 		"LeaseOneWinner":     testLeaseOneWinner,
 		"RevisionOnlyRoutes": testRevision,
+		"ClusterID":          testClusterID,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -470,5 +471,14 @@ func testRevision(t *testing.T, s store.Store) {
 	noErr(t, s.DeleteObject(ctx, ref, 0, audit("a")))
 	if r := ok(s.Revision(ctx))(t); r <= r1 {
 		t.Fatalf("delete did not bump the revision (%d → %d)", r1, r)
+	}
+}
+
+func testClusterID(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	first := ok(s.ClusterID(ctx, "c-first"))(t)
+	second := ok(s.ClusterID(ctx, "c-second"))(t)
+	if first != "c-first" || second != "c-first" {
+		t.Fatalf("cluster IDs %q then %q; want the first one kept", first, second)
 	}
 }
