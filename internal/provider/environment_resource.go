@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"time"
@@ -402,6 +403,14 @@ func (r *environmentResource) Create(ctx context.Context, req resource.CreateReq
 		addError(&resp.Diagnostics, r.data.client, fmt.Sprintf("create environment %q in project %q", spec.Name, project), err)
 		return
 	}
+	if e, err = r.waitForRouting(ctx, project, spec.Name); err != nil {
+		resp.Diagnostics.AddError("Environment Routing Failed", fmt.Sprintf(
+			"The engine could not set up the routing of environment %q, so nothing was created: %s\n\nFix the AWS objects the message names (or the environment's settings), then apply again.", spec.Name, err))
+		if derr := r.data.client.DeleteEnvironment(ctx, project, spec.Name, 0); derr != nil && !isNotFound(derr) {
+			addError(&resp.Diagnostics, r.data.client, fmt.Sprintf("remove environment %q after its routing failed", spec.Name), derr)
+		}
+		return
+	}
 	resp.Diagnostics.Append(plan.fill(ctx, e)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
@@ -461,4 +470,33 @@ func (r *environmentResource) Delete(ctx context.Context, req resource.DeleteReq
 // ImportState takes "<name>" (the provider's project) or "<project>/<name>".
 func (r *environmentResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	importProjectAndName(ctx, r.data.project, "environment name", req, resp)
+}
+
+// routingTimeout bounds how long a create waits for the engine's leader to
+// create or adopt the environment's routing on AWS.
+const routingTimeout = 5 * time.Minute
+
+// waitForRouting waits until the engine has set up the environment's routing
+// (its listener rule or records), and returns the environment; an error
+// carries the engine's message, which names the AWS object at fault.
+func (r *environmentResource) waitForRouting(ctx context.Context, project, name string) (wire.Environment, error) {
+	ctx, cancel := context.WithTimeout(ctx, routingTimeout)
+	defer cancel()
+	for {
+		e, err := r.data.client.GetEnvironment(ctx, project, name)
+		if err != nil {
+			return e, err
+		}
+		switch e.Routing {
+		case model.RoutingReady:
+			return e, nil
+		case model.RoutingError:
+			return e, errors.New(e.RoutingMessage)
+		}
+		select {
+		case <-ctx.Done():
+			return e, fmt.Errorf("the engine did not set up routing within %s; is its leader running and AWS reachable? (`progressive status %s`)", routingTimeout, name)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }

@@ -2,6 +2,7 @@ package provider_test
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"testing"
 
@@ -9,29 +10,53 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/testenv"
 )
 
 const envRes = "progressive_release_environment.checkout"
 
+// Stand-in ARNs for plan-only tests, which never reach AWS.
 const tgBlue = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/checkout-blue/0123456789abcdef"
 const tgGreen = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/checkout-green/0123456789abcdef"
 const listener = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/checkout/0123456789abcdef/0123456789abcdef"
 
+// albEnv is an environment over a load balancer built in moto.
+type albEnv struct {
+	lb testenv.ALB
+}
+
+func newALBEnv(t *testing.T) albEnv {
+	lb := testenv.NewALB(t)
+	lb.RegisterTarget(t, lb.BlueTG, "10.0.1.10")
+	lb.RegisterTarget(t, lb.GreenTG, "10.0.1.20")
+	return albEnv{lb: lb}
+}
+
+func (a albEnv) config(blueVersion, greenVersion, extra string) string {
+	return envConfigWith(a.lb.BlueTG, a.lb.GreenTG, a.lb.ListenerARN, blueVersion, greenVersion, extra)
+}
+
 func envConfig(blueVersion, greenVersion, greenTG, extra string) string {
+	return envConfigWith(tgBlue, greenTG, listener, blueVersion, greenVersion, extra)
+}
+
+func envConfigWith(blueTG, greenTG, listenerARN, blueVersion, greenVersion, extra string) string {
 	return `
 resource "progressive_release_environment" "checkout" {
   name = "checkout"
   blue {
     version          = "` + blueVersion + `"
-    target_group_arn = "` + tgBlue + `"
+    target_group_arn = "` + blueTG + `"
   }
   green {
     version          = "` + greenVersion + `"
     target_group_arn = "` + greenTG + `"
   }
   alb {
-    listener_arn  = "` + listener + `"
+    listener_arn  = "` + listenerARN + `"
     rule_priority = 100
   }
 ` + extra + `
@@ -40,12 +65,19 @@ resource "progressive_release_environment" "checkout" {
 }
 
 func TestAccReleaseEnvironment(t *testing.T) {
-	e := newTestEngine(t)
+	e := newFullEngine(t)
+	aws := newALBEnv(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: providerFactories,
 		Steps: []resource.TestStep{
 			{
-				Config: e.providerConfig() + envConfig("v41", "v41", tgGreen, `bake_time = "300s"`),
+				Config: e.providerConfig() + aws.config("v41", "v41", `bake_time = "300s"`),
+				Check: func(*terraform.State) error {
+					if w := aws.lb.Weights(t, "100"); w[aws.lb.BlueTG] != 100 || w[aws.lb.GreenTG] != 0 {
+						return fmt.Errorf("the engine's rule forwards %v, want all to blue", w)
+					}
+					return nil
+				},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(envRes, tfjsonpath.New("id"), knownvalue.StringExact("default/checkout")),
 					statecheck.ExpectKnownValue(envRes, tfjsonpath.New("active_slot"), knownvalue.StringExact("blue")),
@@ -55,7 +87,7 @@ func TestAccReleaseEnvironment(t *testing.T) {
 				},
 			},
 			{ // "300s" and "5m" are the same duration: no diff
-				Config:           e.providerConfig() + envConfig("v41", "v41", tgGreen, `bake_time = "5m"`),
+				Config:           e.providerConfig() + aws.config("v41", "v41", `bake_time = "5m"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
 			{
@@ -66,7 +98,7 @@ func TestAccReleaseEnvironment(t *testing.T) {
 				ImportStateVerifyIgnore: []string{"bake_time"},
 			},
 			{ // a deploy to the idle slot is an update that moves nothing
-				Config: e.providerConfig() + envConfig("v41", "v42", tgGreen, `bake_time = "5m"`),
+				Config: e.providerConfig() + aws.config("v41", "v42", `bake_time = "5m"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(envRes, plancheck.ResourceActionUpdate),
 					plancheck.ExpectKnownValue(envRes, tfjsonpath.New("active_slot"), knownvalue.StringExact("blue")),
@@ -82,7 +114,7 @@ func TestAccReleaseEnvironment(t *testing.T) {
 						t.Fatal(err)
 					}
 				},
-				Config: e.providerConfig() + envConfig("v41", "v42", tgGreen, `bake_time = "5m"`),
+				Config: e.providerConfig() + aws.config("v41", "v42", `bake_time = "5m"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(envRes, plancheck.ResourceActionCreate),
 				}},
@@ -91,9 +123,32 @@ func TestAccReleaseEnvironment(t *testing.T) {
 	})
 }
 
+// A missing target group fails the create with its name, and leaves nothing
+// behind.
+func TestAccReleaseEnvironmentMissingTargetGroup(t *testing.T) {
+	e := newFullEngine(t)
+	aws := newALBEnv(t)
+	missing := "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/does-not-exist/0123456789abcdef"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: providerFactories,
+		Steps: []resource.TestStep{{
+			Config:      e.providerConfig() + envConfigWith(aws.lb.BlueTG, missing, aws.lb.ListenerARN, "v1", "v1", ""),
+			ExpectError: regexp.MustCompile(`(?s)Environment Routing Failed.*does-not-exist`),
+		}},
+	})
+	envs, err := e.Client(t).ListEnvironments(context.Background(), "default")
+	if err != nil || len(envs) != 0 {
+		t.Fatalf("a failed create left %v (%v)", envs, err)
+	}
+	if w := aws.lb.Weights(t, "100"); w != nil {
+		t.Fatalf("a failed create left a rule forwarding %v", w)
+	}
+}
+
 // Changing the serving slot's routing is refused at plan time.
 func TestAccReleaseEnvironmentServingSlotIsFrozen(t *testing.T) {
-	e := newTestEngine(t)
+	e := newFullEngine(t)
+	aws := newALBEnv(t)
 	blueMoved := `
 resource "progressive_release_environment" "checkout" {
   name = "checkout"
@@ -101,10 +156,10 @@ resource "progressive_release_environment" "checkout" {
     target_group_arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/elsewhere/0123456789abcdef"
   }
   green {
-    target_group_arn = "` + tgGreen + `"
+    target_group_arn = "` + aws.lb.GreenTG + `"
   }
   alb {
-    listener_arn  = "` + listener + `"
+    listener_arn  = "` + aws.lb.ListenerARN + `"
     rule_priority = 100
   }
 }
@@ -112,7 +167,7 @@ resource "progressive_release_environment" "checkout" {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: providerFactories,
 		Steps: []resource.TestStep{
-			{Config: e.providerConfig() + envConfig("v1", "v1", tgGreen, "")},
+			{Config: e.providerConfig() + aws.config("v1", "v1", "")},
 			{Config: e.providerConfig() + blueMoved, ExpectError: regexp.MustCompile(`(?s)Serving Slot Changed.*deploy to the idle slot \(green\)`)},
 		},
 	})

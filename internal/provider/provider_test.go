@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/api"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/auth"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/client"
@@ -100,4 +101,45 @@ provider "progressive" {
   token    = %q
 }
 `, endpoint, token)
+}
+
+// newFullEngine runs the whole engine in-process (API, controller, leader
+// election) over a SQLite store, with AWS pointed at moto.
+func newFullEngine(t *testing.T) *testEngine {
+	t.Helper()
+	testenv.Tofu(t)
+	testenv.Moto(t)
+	admin := model.NewTokenSecret()
+	ready := make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	dbPath := filepath.Join(t.TempDir(), "progressive.db")
+	go func() {
+		done <- engine.Run(ctx, engine.Config{
+			Listen: "127.0.0.1:0", DataDir: t.TempDir(), DatabaseURL: "sqlite:" + dbPath, BootstrapToken: admin,
+			ControllerInterval: 100 * time.Millisecond, LeaseTTL: 2 * time.Second, Ready: ready,
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("engine stopped: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("engine not ready within 60s")
+	}
+	e := &testEngine{URL: "http://" + addr, tokens: map[model.TokenKind]string{model.TokenAdmin: admin}}
+	c := e.Client(t)
+	for _, kind := range []model.TokenKind{model.TokenWrite, model.TokenSDK} {
+		tok, err := c.CreateToken(context.Background(), model.TokenSpec{Name: "test-" + string(kind), Kind: kind}, client.NewIdempotencyKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.tokens[kind] = tok.Secret
+	}
+	return e
 }
