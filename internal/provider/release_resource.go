@@ -81,9 +81,9 @@ func (r *releaseResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"started_at":  schema.StringAttribute{Computed: true, MarkdownDescription: "When the latest attempt started (RFC 3339).", PlanModifiers: fromState},
 			"finished_at": schema.StringAttribute{Computed: true, MarkdownDescription: "When it ended (RFC 3339), empty while it runs.", PlanModifiers: fromState},
 			"planned_active_slot": schema.StringAttribute{Computed: true, PlanModifiers: fromState,
-				MarkdownDescription: "The environment's active slot when this change was planned; the engine refuses to apply a plan made against an environment that has changed since."},
+				MarkdownDescription: "The environment's active slot as of the last refresh, which is what a plan is made against; the engine refuses to apply a plan made against an environment that has changed since."},
 			"planned_last_release_id": schema.StringAttribute{Computed: true, PlanModifiers: fromState,
-				MarkdownDescription: "The environment's last release when this change was planned (see `planned_active_slot`)."},
+				MarkdownDescription: "The environment's last release as of the last refresh (see `planned_active_slot`)."},
 		},
 		Blocks: map[string]schema.Block{
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true}),
@@ -113,9 +113,10 @@ func (r *releaseResource) project(m *releaseModel) string {
 	return r.data.project
 }
 
-// ModifyPlan records what the environment looked like when a release was
-// planned (so a stale plan is refused at apply), and warns, on a plan that
-// changes nothing, about a release that rolled back or failed.
+// ModifyPlan warns, on a plan that changes nothing, about a release that
+// rolled back or failed. What the environment looked like when the change
+// was planned comes from the refresh that precedes every plan (Read), so a
+// saved plan carries it and its apply sends it as the engine's expectations.
 func (r *releaseResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() || r.data == nil {
 		return
@@ -144,17 +145,6 @@ func (r *releaseResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		}
 		return
 	}
-	env, err := r.data.client.GetEnvironment(ctx, plan.Project.ValueString(), plan.Environment.ValueString())
-	if err != nil {
-		if isNotFound(err) {
-			// Planned in the same run as the environment: nothing to guard yet.
-			return
-		}
-		addError(&resp.Diagnostics, r.data.client, fmt.Sprintf("read environment %q to plan its release", plan.Environment.ValueString()), err)
-		return
-	}
-	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("planned_active_slot"), env.ActiveSlot)...)
-	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("planned_last_release_id"), env.LastReleaseID)...)
 	for _, attr := range []string{"id", "status", "message", "started_at", "finished_at"} {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(attr), types.StringUnknown())...)
 	}
@@ -169,7 +159,7 @@ func titleStatus(st string) string {
 
 func (m *releaseModel) spec() model.ReleaseSpec {
 	s := model.ReleaseSpec{Environment: m.Environment.ValueString(), Slot: m.Slot.ValueString(), Trigger: m.Trigger.ValueString()}
-	if !m.PlannedActiveSlot.IsNull() && !m.PlannedActiveSlot.IsUnknown() {
+	if !m.PlannedActiveSlot.IsNull() && !m.PlannedActiveSlot.IsUnknown() && m.PlannedActiveSlot.ValueString() != "" {
 		s.ExpectActiveSlot = m.PlannedActiveSlot.ValueString()
 		last := m.PlannedLastReleaseID.ValueString()
 		s.ExpectLastReleaseID = &last
@@ -271,10 +261,30 @@ func outcome(diags *diag.Diagnostics, rel wire.Release, prevID string) {
 	}
 }
 
+// observe records the environment's active slot and last release, which the
+// next plan is made against.
+func (r *releaseResource) observe(ctx context.Context, m *releaseModel, diags *diag.Diagnostics) {
+	env, err := r.data.client.GetEnvironment(ctx, r.project(m), m.Environment.ValueString())
+	if err != nil {
+		if !isNotFound(err) {
+			addError(diags, r.data.client, fmt.Sprintf("read environment %q", m.Environment.ValueString()), err)
+		}
+		m.PlannedActiveSlot, m.PlannedLastReleaseID = types.StringValue(""), types.StringValue("")
+		return
+	}
+	m.PlannedActiveSlot, m.PlannedLastReleaseID = types.StringValue(env.ActiveSlot), types.StringValue(env.LastReleaseID)
+}
+
 func (r *releaseResource) apply(ctx context.Context, plan *releaseModel, version int64, timeout time.Duration, prevID string, diags *diag.Diagnostics) {
 	rel, d := r.wait(ctx, plan, version, timeout)
 	diags.Append(d...)
+	// On create there is nothing planned against yet: observe now. On
+	// update the plan's values stand until the next refresh.
+	unplanned := plan.PlannedActiveSlot.IsUnknown()
 	plan.fill(rel)
+	if unplanned {
+		r.observe(ctx, plan, diags)
+	}
 	if !diags.HasError() {
 		outcome(diags, rel, prevID)
 	}
@@ -318,6 +328,7 @@ func (r *releaseResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if state.WaitFor.IsNull() {
 		state.WaitFor = types.StringValue("start")
 	}
+	r.observe(ctx, &state, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
