@@ -1,6 +1,8 @@
 package provider_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,12 +33,36 @@ func readExamples(t *testing.T, dir, file string) string {
 	return b.String()
 }
 
-// The examples in the docs apply for real: every resource example, then the
-// data source examples beside them, and a second plan is empty.
+// The examples in the docs apply for real, against a full engine over moto:
+// every resource example, then the data source examples beside them, and a
+// second plan is empty. The AWS identifiers the examples name (and their
+// smoke-test URLs and bake times) are swapped for the test's own.
 func TestAccExamples(t *testing.T) {
-	e := newTestEngine(t)
-	resources := readExamples(t, "resources", "resource.tf")
-	dataSources := readExamples(t, "data-sources", "data-source.tf")
+	e := newFullEngine(t)
+	lb := testenv.NewALB(t)
+	lb.RegisterTarget(t, lb.BlueTG, "10.0.1.10")
+	lb.RegisterTarget(t, lb.GreenTG, "10.0.1.20")
+	zone := testenv.NewZone(t)
+	slots := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("ok v41 v42"))
+	}))
+	defer slots.Close()
+	swap := strings.NewReplacer(
+		"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/checkout-blue/6d0ecf831eec9f09", lb.BlueTG,
+		"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/checkout-green/5f8f6d5a5a1b2c3d", lb.GreenTG,
+		"arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/checkout/50dc6c495c0c9188/f2f7dc8efc522ab2", lb.ListenerARN,
+		"Z0123456789ABCDEFGHIJ", zone.ID,
+		"search.example.com", "search."+zone.Name,
+		"http://blue.checkout.internal/healthz", slots.URL+"/blue",
+		"http://green.checkout.internal/healthz", slots.URL+"/green",
+		`bake_time       = "5m"`, `bake_time       = "1s"`,
+		`bake_time       = "10m"`, `bake_time       = "1s"`,
+		`ttl         = 60`, `ttl         = 1`,
+		// In one configuration the release must wait for its environment.
+		`environment = "checkout"`, `environment = progressive_release_environment.checkout.name`,
+	)
+	resources := swap.Replace(readExamples(t, "resources", "resource.tf"))
+	dataSources := swap.Replace(readExamples(t, "data-sources", "data-source.tf"))
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: providerFactories,
 		Steps: []resource.TestStep{
