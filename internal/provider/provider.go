@@ -4,9 +4,11 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -128,4 +130,16 @@ func (p *progressiveProvider) DataSources(context.Context) []func() datasource.D
 		NewToggleDataSource,
 		NewEnvironmentDataSource,
 	}
+}
+
+// providerDataFrom is what every resource and data source does in Configure.
+func providerDataFrom(v any, diags *diag.Diagnostics) *providerData {
+	if v == nil {
+		return nil
+	}
+	data, ok := v.(*providerData)
+	if !ok {
+		diags.AddError("Unexpected Provider Data", fmt.Sprintf("Expected *providerData, got %T. This is a bug in the provider.", v))
+	}
+	return data
 }

@@ -207,15 +207,7 @@ func (r *toggleResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 var toggleKeyRE = mustRE(`^[a-z0-9][a-z0-9._-]{0,127}$`)
 
 func (r *toggleResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if req.ProviderData == nil {
-		return
-	}
-	data, ok := req.ProviderData.(*providerData)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected Provider Data", fmt.Sprintf("Expected *providerData, got %T. This is a bug in the provider.", req.ProviderData))
-		return
-	}
-	r.data = data
+	r.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
 }
 
 // ModifyPlan plans an unset project, so that the plan shows where the
