@@ -17,6 +17,7 @@ import (
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/lease"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/release"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/routing"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/traffic"
 )
@@ -126,6 +127,19 @@ func (r *Releases) ensureRouting(ctx context.Context, term *lease.Term, e *envEn
 		next.Routing, next.RoutingMessage = model.RoutingReady, ""
 		next.ActiveSlot = e.active()
 		msg = "routing ready: all traffic to " + next.ActiveSlot
+		if e.status.ActiveSlot == "" {
+			// Adopted routing (a retained environment created again) keeps
+			// serving whichever slot has all the traffic: creating an
+			// environment never moves customers.
+			if w, werr := router.Weights(ctx); werr == nil && w != traffic.All(next.ActiveSlot) {
+				for _, s := range []string{traffic.Blue, traffic.Green} {
+					if w == traffic.All(s) {
+						next.ActiveSlot = s
+						msg = "routing ready: adopted the engine's routing, which sends all traffic to " + s
+					}
+				}
+			}
+		}
 	}
 	if next == e.status {
 		return err
@@ -264,6 +278,16 @@ func (r *Releases) reconcileRelease(ctx context.Context, term *lease.Term, o mod
 			case release.ReadGates:
 				reads = true
 				obs.Gates = r.readGates(ctx, e.spec.RollbackAlarms)
+				// Read the live weights with the gates, so that Step sees
+				// an out-of-band change (drift) while the release bakes or
+				// is paused; missing routing reads as no weights at all.
+				w, err := router.Weights(ctx)
+				switch {
+				case err == nil:
+					obs.Traffic.Read, obs.Traffic.Weights = true, model.Weights(w)
+				case routing.Missing(err):
+					obs.Traffic.Read, obs.Traffic.Weights = true, model.Weights{}
+				}
 			}
 		}
 		cur = state.Current
@@ -353,18 +377,22 @@ func (r *Releases) repairDrift(ctx context.Context, term *lease.Term, e *envEntr
 	if err != nil {
 		return err
 	}
-	got, err := router.Weights(ctx)
-	if err != nil {
-		return fmt.Errorf("read the weights of %s: %w", key, err)
-	}
 	want := traffic.All(e.active())
-	if got == want {
+	got, err := router.Weights(ctx)
+	saw := got.String()
+	switch {
+	case routing.Missing(err):
+		// Deleted out of band: SetWeights recreates the engine's own.
+		saw = "no routing (" + err.Error() + ")"
+	case err != nil:
+		return fmt.Errorf("read the weights of %s: %w", key, err)
+	case got == want:
 		return nil
 	}
 	if err := router.SetWeights(ctx, want, traffic.Options{}); err != nil {
 		return fmt.Errorf("repair the weights of %s: %w", key, err)
 	}
-	return r.writeEnv(ctx, term, e, e.status, fmt.Sprintf("drift repaired: AWS showed %s, which nobody released; restored %s", got, want))
+	return r.writeEnv(ctx, term, e, e.status, fmt.Sprintf("drift repaired: AWS showed %s, which nobody released; restored %s", saw, want))
 }
 
 func newReleaseID() string {

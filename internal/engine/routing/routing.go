@@ -5,6 +5,7 @@
 package routing
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -87,4 +88,12 @@ type Unconfigured struct{ Err error }
 // For reports that AWS is not configured.
 func (u Unconfigured) For(string, model.EnvironmentSpec) (traffic.Router, error) {
 	return nil, fmt.Errorf("the engine has no AWS configuration (%v): set AWS_REGION and credentials the standard SDK way", u.Err)
+}
+
+// Missing reports whether err says that routing objects a router reads are
+// not on AWS (the engine's rule or records, or what they live in): a
+// weight write recreates the engine's own, under the same ownership checks
+// as Ensure.
+func Missing(err error) bool {
+	return errors.Is(err, alb.ErrNotFound) || errors.Is(err, route53.ErrNotFound)
 }
