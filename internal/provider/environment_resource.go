@@ -453,9 +453,34 @@ func (r *environmentResource) Delete(ctx context.Context, req resource.DeleteReq
 		return
 	}
 	project := r.project(&state)
-	err := r.data.client.DeleteEnvironment(ctx, project, state.Name.ValueString(), state.Version.ValueInt64())
-	if err != nil && !isNotFound(err) {
-		addError(&resp.Diagnostics, r.data.client, fmt.Sprintf("delete environment %q in project %q", state.Name.ValueString(), project), err)
+	name := state.Name.ValueString()
+	err := r.data.client.DeleteEnvironment(ctx, project, name, state.Version.ValueInt64())
+	if isNotFound(err) {
+		return
+	}
+	if err != nil {
+		addError(&resp.Diagnostics, r.data.client, fmt.Sprintf("delete environment %q in project %q", name, project), err)
+		return
+	}
+	// With on_destroy = remove_routing the leader removes the routing first:
+	// wait until the environment is gone.
+	ctx, cancel := context.WithTimeout(ctx, routingTimeout)
+	defer cancel()
+	for {
+		_, err := r.data.client.GetEnvironment(ctx, project, name)
+		if isNotFound(err) {
+			return
+		}
+		if err != nil {
+			addError(&resp.Diagnostics, r.data.client, fmt.Sprintf("wait for environment %q to be deleted", name), err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			resp.Diagnostics.AddError("Environment Not Deleted", fmt.Sprintf("The engine did not remove the routing of %q within %s; `progressive status %s` shows why.", name, routingTimeout, name))
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
 }
 

@@ -69,6 +69,13 @@ func TestAccReleaseEnvironment(t *testing.T) {
 	aws := newALBEnv(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: providerFactories,
+		// on_destroy = retain (the default): AWS routing stays as it is.
+		CheckDestroy: func(*terraform.State) error {
+			if w := aws.lb.Weights(t, "100"); w[aws.lb.BlueTG] != 100 {
+				return fmt.Errorf("destroying with on_destroy = retain changed the routing: %v", w)
+			}
+			return nil
+		},
 		Steps: []resource.TestStep{
 			{
 				Config: e.providerConfig() + aws.config("v41", "v41", `bake_time = "300s"`),
@@ -167,8 +174,15 @@ resource "progressive_release_environment" "checkout" {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: providerFactories,
 		Steps: []resource.TestStep{
-			{Config: e.providerConfig() + aws.config("v1", "v1", "")},
+			{Config: e.providerConfig() + aws.config("v1", "v1", `on_destroy = "remove_routing"`)},
 			{Config: e.providerConfig() + blueMoved, ExpectError: regexp.MustCompile(`(?s)Serving Slot Changed.*deploy to the idle slot \(green\)`)},
+		},
+		// on_destroy = remove_routing: destroying removes the engine's rule.
+		CheckDestroy: func(*terraform.State) error {
+			if w := aws.lb.Weights(t, "100"); w != nil {
+				return fmt.Errorf("the engine's rule is still there: %v", w)
+			}
+			return nil
 		},
 	})
 }

@@ -695,6 +695,9 @@ func TestBlueGreenConflicts(t *testing.T) {
 	if err := e.c.DeleteRelease(ctx, bgProject, env); err == nil {
 		t.Error("deleting a release in progress was accepted")
 	}
+	if err := e.c.DeleteEnvironment(ctx, bgProject, env, 0); !client.IsType(err, problem.TypeConflict) || !strings.Contains(err.Error(), baking.ID) {
+		t.Errorf("deleting an environment whose release runs: %v, want a conflict naming %s", err, baking.ID)
+	}
 	r, err := e.c.GetRelease(ctx, bgProject, env)
 	if err != nil || r.Trigger != "v42" || r.Current == nil || r.Current.ID != baking.ID {
 		t.Fatalf("the refused change left a mark: %s %v", bgShow(r), err)

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
@@ -14,10 +15,14 @@ import (
 func (s *Server) environmentAPI() *kindAPI[model.EnvironmentSpec] {
 	return &kindAPI[model.EnvironmentSpec]{
 		kind: model.KindEnvironment, noun: "environment", plural: "environments", nameField: "/name",
-		name:      func(e *model.EnvironmentSpec) string { return e.Name },
-		setName:   func(e *model.EnvironmentSpec, n string) { e.Name = n },
-		normalize: func(e *model.EnvironmentSpec, _ *model.EnvironmentSpec) { e.Normalize() },
-		check:     s.checkEnvironment,
+		name:    func(e *model.EnvironmentSpec) string { return e.Name },
+		setName: func(e *model.EnvironmentSpec, n string) { e.Name = n },
+		normalize: func(e *model.EnvironmentSpec, prev *model.EnvironmentSpec) {
+			e.Normalize()
+			e.Deleting = prev != nil && prev.Deleting // the engine's to set
+		},
+		check:        s.checkEnvironment,
+		beforeDelete: s.beforeDeleteEnvironment,
 		wire: func(o model.Object, e *model.EnvironmentSpec) any {
 			var st model.EnvironmentStatus
 			_ = json.Unmarshal(o.Status, &st)
@@ -87,4 +92,34 @@ func (s *Server) environmentTraffic(w http.ResponseWriter, r *http.Request) {
 	}
 	writeProblem(w, r, &problem.Problem{Type: problem.TypeUnavailable, Title: "Traffic Unavailable", Status: http.StatusBadGateway,
 		Detail: "could not read the weights of " + name + " from AWS: " + err.Error()})
+}
+
+// beforeDeleteEnvironment refuses to delete an environment while its release
+// runs, and hands the delete to the leader when on_destroy = remove_routing:
+// the environment is marked deleting (202), and the controller removes the
+// engine's routing and then the environment.
+func (s *Server) beforeDeleteEnvironment(w http.ResponseWriter, r *http.Request, o model.Object, e *model.EnvironmentSpec) bool {
+	ro, err := s.Store.GetObject(r.Context(), releaseRef(o.Project, o.Name))
+	if err == nil {
+		var st model.ReleaseState
+		_ = json.Unmarshal(ro.Status, &st)
+		if c := st.Current; c != nil && !c.Phase.Terminal() {
+			writeProblem(w, r, &problem.Problem{Type: problem.TypeConflict, Title: "Release In Progress", Status: http.StatusConflict,
+				Detail: fmt.Sprintf("release %s of %q is %s; wait for it (`progressive wait %s`) or abort it (`progressive abort %s`) before deleting the environment", c.ID, o.Name, c.Phase, o.Name, o.Name)})
+			return true
+		}
+	}
+	if e.OnDestroy != model.OnDestroyRemoveRouting {
+		return false
+	}
+	if !e.Deleting {
+		e.Deleting = true
+		body, _ := json.Marshal(e)
+		if _, err := s.Store.UpdateObject(r.Context(), o.Ref, body, o.Version, s.audit(r)); err != nil {
+			s.fail(w, r, err, "environment "+o.Name)
+			return true
+		}
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "deleting", "detail": "the engine removes its routing, then the environment"})
+	return true
 }

@@ -33,6 +33,9 @@ type kindAPI[S any] struct {
 	wire func(o model.Object, s *S) any
 	// afterChange runs after every successful write (optional).
 	afterChange func(r *http.Request)
+	// beforeDelete may refuse a delete, or take it over (done = true) when
+	// deleting needs the controller (optional).
+	beforeDelete func(w http.ResponseWriter, r *http.Request, o model.Object, s *S) (done bool)
 }
 
 func (k *kindAPI[S]) register(s *Server) {
@@ -218,6 +221,25 @@ func (k *kindAPI[S]) delete(s *Server, w http.ResponseWriter, r *http.Request) {
 	if p != nil {
 		writeProblem(w, r, p)
 		return
+	}
+	if k.beforeDelete != nil {
+		o, err := s.Store.GetObject(r.Context(), k.ref(project, name))
+		if err != nil {
+			s.fail(w, r, err, k.what(project, name))
+			return
+		}
+		if version != 0 && version != o.Version {
+			s.fail(w, r, &store.VersionError{Current: o.Version, Given: version}, k.what(project, name))
+			return
+		}
+		spec, err := k.decodeStored(o)
+		if err != nil {
+			s.fail(w, r, err, "")
+			return
+		}
+		if k.beforeDelete(w, r, o, spec) {
+			return
+		}
 	}
 	if err := s.Store.DeleteObject(r.Context(), k.ref(project, name), version, s.audit(r)); err != nil {
 		s.fail(w, r, err, k.what(project, name))

@@ -78,6 +78,12 @@ func (r *Releases) Reconcile(ctx context.Context, term *lease.Term) error {
 			continue
 		}
 		_ = json.Unmarshal(o.Status, &e.status)
+		if e.spec.Deleting {
+			if err := r.removeRouting(ctx, e); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
 		envs[o.Project+"/"+o.Name] = e
 		if err := r.ensureRouting(ctx, term, e); err != nil {
 			errs = append(errs, err)
@@ -107,6 +113,24 @@ func (r *Releases) Reconcile(ctx context.Context, term *lease.Term) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// removeRouting deletes the engine's routing objects of an environment being
+// deleted with on_destroy = remove_routing, then the environment.
+func (r *Releases) removeRouting(ctx context.Context, e *envEntry) error {
+	router, err := r.Routers.For(e.obj.Project, e.spec)
+	if err != nil {
+		return err
+	}
+	if err := router.Remove(ctx); err != nil {
+		return fmt.Errorf("remove the routing of %s/%s: %w", e.obj.Project, e.obj.Name, err)
+	}
+	err = r.Store.DeleteObject(ctx, e.obj.Ref, e.obj.Version, model.Audit{Actor: "controller", Time: r.Clock.Now(),
+		Message: "routing removed (on_destroy = remove_routing); environment deleted"})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 // ensureRouting creates or adopts an environment's routing objects once.
@@ -324,11 +348,11 @@ func eventText(ev release.Event) string {
 	return s
 }
 
+// writeRelease persists a release's state; msg, when set, is the audit
+// event's message (transitions have one; bake progress does not, and writes
+// no event).
 func (r *Releases) writeRelease(ctx context.Context, term *lease.Term, ref model.Ref, state model.ReleaseState, msg string) error {
 	body, _ := json.Marshal(state)
-	if msg == "" {
-		msg = "progress"
-	}
 	return r.Store.SetObjectStatus(ctx, ref, body, term.Fence(), model.Audit{Actor: "controller", Time: r.Clock.Now(), Message: msg})
 }
 

@@ -63,6 +63,10 @@ type EnvironmentSpec struct {
 	RollbackAlarms  []string  `json:"rollback_alarms"`
 	CheckInterval   Duration  `json:"check_interval"`
 	OnDestroy       string    `json:"on_destroy,omitempty"`
+	// Deleting is set by the engine when a delete waits for the leader to
+	// remove the routing (on_destroy = remove_routing); callers' values are
+	// ignored.
+	Deleting bool `json:"deleting,omitempty"`
 }
 
 // Slot is one of the two production slots.

@@ -87,7 +87,7 @@ type Unconfigured struct{ Err error }
 
 // For reports that AWS is not configured.
 func (u Unconfigured) For(string, model.EnvironmentSpec) (traffic.Router, error) {
-	return nil, fmt.Errorf("the engine has no AWS configuration (%v): set AWS_REGION and credentials the standard SDK way", u.Err)
+	return nil, fmt.Errorf("the engine has no AWS configuration: set AWS_REGION and credentials the standard SDK way: %w", u.Err)
 }
 
 // Missing reports whether err says that routing objects a router reads are

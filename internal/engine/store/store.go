@@ -65,7 +65,9 @@ type Store interface {
 	UpdateObject(ctx context.Context, ref model.Ref, spec json.RawMessage, ifVersion int64, a model.Audit) (model.Object, error)
 	DeleteObject(ctx context.Context, ref model.Ref, ifVersion int64, a model.Audit) error
 	// SetObjectStatus replaces an object's status without touching its
-	// version. It is the controller's write and is fenced.
+	// version. It is the controller's write and is fenced. It appends an
+	// audit event when a.Message says what happened; progress without a
+	// message (bake time accruing) is not audited.
 	SetObjectStatus(ctx context.Context, ref model.Ref, status json.RawMessage, f Fence, a model.Audit) error
 
 	// CreateToken stores a token; its name must not be in use by an active token.

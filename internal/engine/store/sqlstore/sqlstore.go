@@ -510,6 +510,9 @@ func (s *Store) SetObjectStatus(ctx context.Context, ref model.Ref, status json.
 		if err := s.bumpRevision(ctx, tx); err != nil {
 			return err
 		}
+		if a.Message == "" {
+			return nil
+		}
 		return s.appendEvent(ctx, tx, model.Event{Time: a.Time, Project: ref.Project, ObjectKind: ref.Kind, ObjectName: ref.Name,
 			Action: model.ActionStatus, Actor: a.Actor, Message: a.Message, Before: cur.Status, After: status})
 	})

@@ -208,7 +208,11 @@ func testStatusIsFenced(t *testing.T, s store.Store) {
 	ok(s.CreateObject(ctx, ref, json.RawMessage(`{}`), audit("a")))(t)
 	l := ok(s.AcquireLease(ctx, "controller", "engine-1", time.Minute))(t)
 	fence := store.Fence{Lease: l.Name, Epoch: l.Epoch}
+	noErr(t, s.SetObjectStatus(ctx, ref, json.RawMessage(`{"phase":"baking"}`), fence, model.Audit{Actor: "controller", Time: t0, Message: "checking → baking"}))
 	noErr(t, s.SetObjectStatus(ctx, ref, json.RawMessage(`{"phase":"baking"}`), fence, audit("controller")))
+	if evs := ok(s.ListEvents(ctx, store.EventFilter{ObjectName: "x", Actor: "controller"}))(t); len(evs) != 1 || evs[0].Message != "checking → baking" {
+		t.Fatalf("status events = %+v; want one, for the write with a message", evs)
+	}
 	o := ok(s.GetObject(ctx, ref))(t)
 	if o.Version != 1 || string(o.Status) != `{"phase":"baking"}` {
 		t.Fatalf("after a status write: %+v", o)
