@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -320,5 +321,31 @@ resource "progressive_release_environment" "y" {
 	envs, err := e.Client(t).ListEnvironments(context.Background(), "default")
 	if err != nil || len(envs) != 0 {
 		t.Fatalf("invalid configurations reached the engine: %v %v", envs, err)
+	}
+}
+
+// A second environment whose priority block overlaps the first's is refused
+// at apply, naming the rule it would collide with, and changes nothing.
+func TestAccReleaseEnvironmentOverlappingPriorities(t *testing.T) {
+	e := newFullEngine(t)
+	aws := newALBEnv(t)
+	other := strings.NewReplacer(
+		`progressive_release_environment" "checkout"`, `progressive_release_environment" "payments"`,
+		`name = "checkout"`, `name = "payments"`,
+		"rule_priority = 100", "rule_priority = 95",
+	).Replace(aws.config("v1", "v1", ""))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: providerFactories,
+		Steps: []resource.TestStep{
+			{Config: e.providerConfig() + aws.config("v1", "v1", "")},
+			{
+				Config:      e.providerConfig() + aws.config("v1", "v1", "") + other,
+				ExpectError: regexp.MustCompile(`(?s)Priority Block Taken.*86..95.*default/checkout`),
+			},
+		},
+	})
+	envs, err := e.Client(t).ListEnvironments(context.Background(), "default")
+	if err != nil || len(envs) != 0 {
+		t.Fatalf("environments left after destroy: %v (%v)", envs, err)
 	}
 }

@@ -181,3 +181,30 @@ resource "progressive_release" "second" {
 		},
 	})
 }
+
+func TestAccReleaseInvalid(t *testing.T) {
+	e := newTestEngine(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: providerFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      e.providerConfig() + `
+resource "progressive_release" "x" {
+  environment = "checkout"
+  slot        = "purple"
+}`,
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)slot.*value must be one of.*"blue".*"green"`),
+			},
+			{
+				Config:      e.providerConfig() + `
+resource "progressive_release" "x" {
+  environment = "Check Out"
+  slot        = "blue"
+}`,
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)environment name "Check Out" is not valid`),
+			},
+		},
+	})
+}

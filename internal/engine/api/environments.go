@@ -42,6 +42,9 @@ func (s *Server) environmentAPI() *kindAPI[model.EnvironmentSpec] {
 // change to the serving slot's routing (that is a release, not a deploy), or
 // a switch between alb and route53.
 func (s *Server) checkEnvironment(ctx context.Context, project string, e *model.EnvironmentSpec, prev *model.EnvironmentSpec) *problem.Problem {
+	if p := s.checkPriorityBlock(ctx, project, e); p != nil {
+		return p
+	}
 	if prev == nil {
 		return nil
 	}
@@ -122,4 +125,34 @@ func (s *Server) beforeDeleteEnvironment(w http.ResponseWriter, r *http.Request,
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "deleting", "detail": "the engine removes its routing, then the environment"})
 	return true
+}
+
+// checkPriorityBlock refuses an ALB environment whose block of listener rule
+// priorities overlaps another environment's on the same listener.
+func (s *Server) checkPriorityBlock(ctx context.Context, project string, e *model.EnvironmentSpec) *problem.Problem {
+	if e.ALB == nil {
+		return nil
+	}
+	others, err := s.Store.ListObjectsByKind(ctx, model.KindEnvironment)
+	if err != nil {
+		return fromError(err, "")
+	}
+	lo, hi := e.ALB.RulePriority-model.RulePriorityBlock+1, e.ALB.RulePriority
+	for _, o := range others {
+		if o.Project == project && o.Name == e.Name {
+			continue
+		}
+		var other model.EnvironmentSpec
+		if json.Unmarshal(o.Spec, &other) != nil || other.ALB == nil || other.ALB.ListenerARN != e.ALB.ListenerARN {
+			continue
+		}
+		olo, ohi := other.ALB.RulePriority-model.RulePriorityBlock+1, other.ALB.RulePriority
+		if lo <= ohi && olo <= hi {
+			return &problem.Problem{Type: problem.TypeConflict, Title: "Priority Block Taken", Status: http.StatusConflict,
+				Errors: []model.FieldError{{Pointer: "/alb/rule_priority", Detail: fmt.Sprintf("overlaps %s/%s", o.Project, o.Name)}},
+				Detail: fmt.Sprintf("rule priorities %d..%d on this listener overlap environment %s/%s, which owns %d..%d; choose a rule_priority at least %d away",
+					lo, hi, o.Project, o.Name, olo, ohi, model.RulePriorityBlock)}
+		}
+	}
+	return nil
 }
