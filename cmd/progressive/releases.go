@@ -151,8 +151,19 @@ func runWait(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		cur := rel.Current
-		if cur == nil {
-			return fmt.Errorf("environment %q has no release", f.Arg(0))
+		switch {
+		case !rel.Applied:
+			// The leader has not picked up the latest change yet.
+		case cur == nil:
+			return fmt.Errorf("environment %q has no release: its slot %s is already active", f.Arg(0), rel.Slot)
+		}
+		if cur == nil || !rel.Applied {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(*poll):
+			}
+			continue
 		}
 		if line := string(cur.Phase) + ": " + cur.Message; line != last {
 			fmt.Fprintf(stderr, "%s %s %s\n", time.Now().Format(time.TimeOnly), cur.ID, line)
