@@ -337,7 +337,7 @@ func serveFromDisk(ctx context.Context, cfg Config, path string, openErr error) 
 		if errors.Is(err, snapshot.ErrNoFile) {
 			return nil, openErr
 		}
-		return nil, fmt.Errorf("%w (and the disk snapshot is unusable: %v)", openErr, err)
+		return nil, fmt.Errorf("%w (and the disk snapshot is unusable: %w)", openErr, err)
 	}
 	log.Error("the store is unreachable; serving flag evaluations from the disk snapshot until it answers",
 		"revision", flags.Current().Revision, "error", openErr)

@@ -390,12 +390,12 @@ func (r *environmentResource) Create(ctx context.Context, req resource.CreateReq
 	}
 	spec, _ := plan.spec(ctx)
 	project := r.project(&plan)
-	e, err := r.data.client.CreateEnvironment(ctx, project, spec, client.NewIdempotencyKey())
-	if err != nil {
+	if _, err := r.data.client.CreateEnvironment(ctx, project, spec, client.NewIdempotencyKey()); err != nil {
 		addError(&resp.Diagnostics, r.data.client, fmt.Sprintf("create environment %q in project %q", spec.Name, project), err)
 		return
 	}
-	if e, err = r.waitForRouting(ctx, project, spec.Name); err != nil {
+	e, err := r.waitForRouting(ctx, project, spec.Name)
+	if err != nil {
 		resp.Diagnostics.AddError("Environment Routing Failed", fmt.Sprintf(
 			"The engine could not set up the routing of environment %q, so nothing was created: %s\n\nFix the AWS objects the message names (or the environment's settings), then apply again.", spec.Name, err))
 		if derr := r.data.client.DeleteEnvironment(ctx, project, spec.Name, 0); derr != nil && !isNotFound(derr) {

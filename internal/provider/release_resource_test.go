@@ -188,7 +188,7 @@ func TestAccReleaseInvalid(t *testing.T) {
 		ProtoV6ProviderFactories: providerFactories,
 		Steps: []resource.TestStep{
 			{
-				Config:      e.providerConfig() + `
+				Config: e.providerConfig() + `
 resource "progressive_release" "x" {
   environment = "checkout"
   slot        = "purple"
@@ -197,7 +197,7 @@ resource "progressive_release" "x" {
 				ExpectError: regexp.MustCompile(`(?s)slot.*value must be one of.*"blue".*"green"`),
 			},
 			{
-				Config:      e.providerConfig() + `
+				Config: e.providerConfig() + `
 resource "progressive_release" "x" {
   environment = "Check Out"
   slot        = "blue"

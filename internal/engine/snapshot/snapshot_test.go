@@ -277,7 +277,7 @@ func TestSyncErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := c.Current()
-	if err := s.Store.Close(); err != nil {
+	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	err := c.Sync(ctx)
@@ -512,7 +512,7 @@ func TestLag(t *testing.T) {
 		t.Errorf("lag %v after a sync without changes, want at most %v (it was %v)", lag, time.Since(start), grown)
 	}
 	// A failed sync does not.
-	if err := s.Store.Close(); err != nil {
+	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	l2 := c.Lag()
