@@ -150,6 +150,7 @@ func (r *Releases) ensureRouting(ctx context.Context, term *lease.Term, e *envEn
 	} else {
 		next.Routing, next.RoutingMessage = model.RoutingReady, ""
 		next.ActiveSlot = e.active()
+		next.RoutedVersion = e.obj.Version
 		msg = "routing ready: all traffic to " + next.ActiveSlot
 		if e.status.ActiveSlot == "" {
 			// Adopted routing (a retained environment created again) keeps
@@ -402,6 +403,10 @@ func (r *Releases) repairDrift(ctx context.Context, term *lease.Term, e *envEntr
 		return err
 	}
 	want := traffic.All(e.active())
+	// A deploy (a new environment version) may have changed what the
+	// routing points at (target groups, record values, rule conditions):
+	// rewrite it with the same weights.
+	deployed := e.status.RoutedVersion < e.obj.Version
 	got, err := router.Weights(ctx)
 	saw := got.String()
 	switch {
@@ -410,13 +415,19 @@ func (r *Releases) repairDrift(ctx context.Context, term *lease.Term, e *envEntr
 		saw = "no routing (" + err.Error() + ")"
 	case err != nil:
 		return fmt.Errorf("read the weights of %s: %w", key, err)
-	case got == want:
+	case got == want && !deployed:
 		return nil
 	}
 	if err := router.SetWeights(ctx, want, traffic.Options{}); err != nil {
 		return fmt.Errorf("repair the weights of %s: %w", key, err)
 	}
-	return r.writeEnv(ctx, term, e, e.status, fmt.Sprintf("drift repaired: AWS showed %s, which nobody released; restored %s", saw, want))
+	next := e.status
+	next.RoutedVersion = e.obj.Version
+	msg := fmt.Sprintf("routing updated to version %d of the environment; weights unchanged (%s)", e.obj.Version, want)
+	if got != want {
+		msg = fmt.Sprintf("drift repaired: AWS showed %s, which nobody released; restored %s", saw, want)
+	}
+	return r.writeEnv(ctx, term, e, next, msg)
 }
 
 func newReleaseID() string {

@@ -295,6 +295,8 @@ type EnvironmentStatus struct {
 	RoutingMessage string `json:"routing_message,omitempty"`
 	// LastReleaseID is the most recent release attempt.
 	LastReleaseID string `json:"last_release_id,omitempty"`
+	// RoutedVersion is the environment version the routing on AWS reflects.
+	RoutedVersion int64 `json:"routed_version,omitempty"`
 }
 
 // IdleSlot is the slot to deploy to.

@@ -198,6 +198,9 @@ func (r *Router) modify(ctx context.Context, ruleARN string, w traffic.Weights, 
 		_, err := r.api.ModifyRule(ctx, &elbv2.ModifyRuleInput{
 			RuleArn: aws.String(ruleARN),
 			Actions: r.actions(w, sticky),
+			// Every write also carries the configured conditions, so that a
+			// changed host_headers or path_patterns reaches the rule.
+			Conditions: r.conditions(),
 		})
 		return err
 	})
