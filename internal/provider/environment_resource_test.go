@@ -349,3 +349,19 @@ func TestAccReleaseEnvironmentOverlappingPriorities(t *testing.T) {
 		t.Fatalf("environments left after destroy: %v (%v)", envs, err)
 	}
 }
+
+// A canary policy that does not exist is refused at apply, and nothing is created.
+func TestAccReleaseEnvironmentUnknownCanaryPolicy(t *testing.T) {
+	e := newTestEngine(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: providerFactories,
+		Steps: []resource.TestStep{{
+			Config:      e.providerConfig() + envConfig("v1", "v1", tgGreen, `canary_policy = "standard"`),
+			ExpectError: regexp.MustCompile(`(?s)no canary policy named "standard" exists in project "default"`),
+		}},
+	})
+	envs, err := e.Client(t).ListEnvironments(context.Background(), "default")
+	if err != nil || len(envs) != 0 {
+		t.Fatalf("a refused environment was stored: %v (%v)", envs, err)
+	}
+}

@@ -3,11 +3,13 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/problem"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/traffic"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/wire"
 )
@@ -44,6 +46,15 @@ func (s *Server) environmentAPI() *kindAPI[model.EnvironmentSpec] {
 func (s *Server) checkEnvironment(ctx context.Context, project string, e *model.EnvironmentSpec, prev *model.EnvironmentSpec) *problem.Problem {
 	if p := s.checkPriorityBlock(ctx, project, e); p != nil {
 		return p
+	}
+	if e.CanaryPolicy != "" {
+		_, err := s.Store.GetObject(ctx, model.Ref{Project: project, Kind: model.KindCanaryPolicy, Name: e.CanaryPolicy})
+		if errors.Is(err, store.ErrNotFound) {
+			return invalid(model.FieldError{Pointer: "/canary_policy", Detail: fmt.Sprintf("no canary policy named %q exists in project %q; remove canary_policy to release all at once", e.CanaryPolicy, project)})
+		}
+		if err != nil {
+			return fromError(err, "")
+		}
 	}
 	if prev == nil {
 		return nil

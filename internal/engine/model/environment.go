@@ -9,8 +9,9 @@ import (
 
 // Object kinds of blue-green releases.
 const (
-	KindEnvironment = "environment"
-	KindRelease     = "release"
+	KindEnvironment  = "environment"
+	KindRelease      = "release"
+	KindCanaryPolicy = "canary-policy"
 )
 
 // Slot names.
