@@ -357,7 +357,7 @@ func TestAccReleaseEnvironmentUnknownCanaryPolicy(t *testing.T) {
 		ProtoV6ProviderFactories: providerFactories,
 		Steps: []resource.TestStep{{
 			Config:      e.providerConfig() + envConfig("v1", "v1", tgGreen, `canary_policy = "standard"`),
-			ExpectError: regexp.MustCompile(`(?s)no canary policy named "standard" exists in project "default"`),
+			ExpectError: regexp.MustCompile(`(?s)no\s+canary\s+policy\s+named\s+"standard"\s+exists`),
 		}},
 	})
 	envs, err := e.Client(t).ListEnvironments(context.Background(), "default")
