@@ -62,14 +62,93 @@ var ofrepBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 func writeOFREP(w http.ResponseWriter, status int, v any) {
 	buf := ofrepBuffers.Get().(*bytes.Buffer)
 	buf.Reset()
-	_ = json.NewEncoder(buf).Encode(v) // as json.Marshal, plus a newline
-	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	var body []byte
+	if success, isSuccess := v.(ofrepSuccess); isSuccess {
+		if b, ok := success.appendJSON(buf.AvailableBuffer()); ok {
+			buf.Write(b)
+			body = buf.Bytes()
+		}
+	}
+	if body == nil {
+		_ = json.NewEncoder(buf).Encode(v) // as json.Marshal, plus a newline
+		body = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 	if buf.Cap() <= 64<<10 { // let the odd large bulk answer go
 		ofrepBuffers.Put(buf)
 	}
+}
+
+// appendJSON is json.Marshal's output for the common answer, without
+// reflection: metadata without a hold, strings that need no escaping and a
+// compact value. It returns false, having appended something or not, for
+// any other answer, which json.Marshal then encodes.
+func (v ofrepSuccess) appendJSON(b []byte) ([]byte, bool) {
+	md, ok := v.Metadata.(*ofrepMetadata)
+	if !ok || !plainJSON(v.Key) || !plainJSON(v.Reason) || !plainJSON(v.Variant) || !plainJSON(md.DefaultReason) ||
+		!plainJSON(md.DisabledBy) || !plainJSON(md.Kind) || !plainJSON(md.Rule) || !compactJSON(v.Value) {
+		return b, false
+	}
+	b = append(b, `{"key":"`...)
+	b = append(b, v.Key...)
+	b = append(b, `","value":`...)
+	b = append(b, v.Value...)
+	b = append(b, `,"reason":"`...)
+	b = append(b, v.Reason...)
+	b = append(b, `","variant":"`...)
+	b = append(b, v.Variant...)
+	b = append(b, `","metadata":{`...)
+	if md.AllOn {
+		b = append(b, `"allOn":true,`...)
+	}
+	if md.DefaultReason != "" {
+		b = append(b, `"defaultReason":"`...)
+		b = append(b, md.DefaultReason...)
+		b = append(b, `",`...)
+	}
+	if md.DisabledBy != "" {
+		b = append(b, `"disabledBy":"`...)
+		b = append(b, md.DisabledBy...)
+		b = append(b, `",`...)
+	}
+	b = append(b, `"kind":"`...)
+	b = append(b, md.Kind...)
+	b = append(b, `",`...)
+	if md.Rule != "" {
+		b = append(b, `"rule":"`...)
+		b = append(b, md.Rule...)
+		b = append(b, `",`...)
+	}
+	b = append(b, `"version":`...)
+	b = strconv.AppendInt(b, md.Version, 10)
+	return append(b, "}}"...), true
+}
+
+// plainJSON reports whether json.Marshal writes s as is between quotes:
+// printable ASCII but for the characters it escapes.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// compactJSON reports whether json.Marshal writes the raw value v as is:
+// valid JSON without spaces, escapes or characters it escapes.
+func compactJSON(v json.RawMessage) bool {
+	if len(v) == 0 {
+		return false
+	}
+	for _, c := range v {
+		if c <= 0x20 || c > 0x7e || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return json.Valid(v)
 }
 
 // evaluationProject is where the caller's evaluations happen.
