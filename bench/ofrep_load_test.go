@@ -587,4 +587,3 @@ func TestOFREPLoad(t *testing.T) {
 	lc.close()
 	t.Logf("response (%d bytes): %s", len(s.Response), s.Response)
 }
-
