@@ -75,6 +75,20 @@ echo "==> tofu apply examples/quickstart"
 (cd "$state/tf" && TF_CLI_CONFIG_FILE="$state/tofurc" PROGRESSIVE_ENDPOINT="$endpoint" PROGRESSIVE_TOKEN="$(cat "$state/write-token")" \
   "$root/bin/tofu" apply -auto-approve -input=false 2>&1 | grep -v -i 'provider development overrides are in effect' )
 
+if [[ ! -s "$state/sdk-token" ]]; then
+  PROGRESSIVE_ENDPOINT="$endpoint" PROGRESSIVE_TOKEN="$admin" "$root/bin/progressive" token create --kind sdk --project checkout --name "app-$(date +%s)" >"$state/sdk-token" 2>/dev/null
+  chmod 600 "$state/sdk-token"
+fi
+echo "==> evaluating new-checkout over OFREP, as an application would"
+python3 - "$endpoint" "$(cat "$state/sdk-token")" <<'PY'
+import json, sys, urllib.request
+for ctx in ({"targetingKey": "user-1", "email": "ann@example.com"}, {"targetingKey": "user-2", "email": "bob@shop.org"}):
+    req = urllib.request.Request(sys.argv[1] + "/ofrep/v1/evaluate/flags/new-checkout", data=json.dumps({"context": ctx}).encode(),
+                                 headers={"Authorization": "Bearer " + sys.argv[2], "Content-Type": "application/json"})
+    ans = json.load(urllib.request.urlopen(req, timeout=5))
+    print(f"    {ctx['email']:<16} -> {json.dumps(ans['value'])} ({ans['reason']})")
+PY
+
 if [[ "${1:-}" == "--once" ]]; then
   echo "==> done; stopping the engine"
   exit 0

@@ -18,6 +18,35 @@ resource "progressive_project" "checkout" {
   description = "Releases, toggles and dark launches of the checkout team."
 }
 
+# A release toggle: employees first, then a sticky 10 % of customers.
+resource "progressive_feature_toggle" "new_checkout" {
+  project     = progressive_project.checkout.name
+  key         = "new-checkout"
+  description = "New checkout flow"
+  variants = {
+    on  = jsonencode(true)
+    off = jsonencode(false)
+  }
+  default_variant = "off"
+
+  rule {
+    name    = "employees"
+    variant = "on"
+    condition {
+      attribute = "email"
+      operator  = "ends_with"
+      values    = ["@example.com"]
+    }
+  }
+
+  rollout {
+    weights = {
+      on  = 10
+      off = 90
+    }
+  }
+}
+
 output "engine" {
   value = {
     version    = data.progressive_engine.this.version
@@ -32,4 +61,8 @@ output "project" {
     name    = progressive_project.checkout.name
     version = progressive_project.checkout.version
   }
+}
+
+output "toggle" {
+  value = progressive_feature_toggle.new_checkout.id
 }
