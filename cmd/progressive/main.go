@@ -42,7 +42,8 @@ Usage:
   progressive toggle status [--project P] KEY       what a toggle serves right now
   progressive status [--project P] [ENV]            environments, active slots and releases
   progressive history [--project P] ENV             an environment's release history
-  progressive abort|pause|resume|promote ENV        steer the running release
+  progressive abort|pause|resume|promote ENV        steer the running release (promote: skip the bake, approve a manual stage)
+  progressive watch [--project P] ENV               live progress: stage, weights, bake countdown, gates
   progressive wait [--project P] ENV                wait for the release to end (exit 0 only if released)
   progressive events [flags]                        read the audit log
   progressive version                               print the version
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runReleaseAction(ctx, args[0], args[1:], stdout, stderr)
 	case "wait":
 		return runWait(ctx, args[1:], stdout, stderr)
+	case "watch":
+		return runWatch(ctx, args[1:], stdout, stderr)
 	case "events":
 		return runEvents(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":

@@ -10,6 +10,7 @@ import (
 
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/api"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/ratelimit"
 )
 
 // serveReady, when set (by tests), receives the address that `serve` is
@@ -31,6 +32,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	alarmPoll := f.duration("alarm-poll-interval", "PROGRESSIVE_ALARM_POLL_INTERVAL", 10*time.Second, "how often the CloudWatch alarms named by toggles' disable_on_alarms are read")
 	ctrlInterval := f.duration("controller-interval", "PROGRESSIVE_CONTROLLER_INTERVAL", time.Second, "how often the leader's controller runs; at most the shortest check_interval of your environments")
 	maxBody := f.int64("max-body-bytes", "PROGRESSIVE_MAX_BODY_BYTES", api.DefaultMaxBodyBytes, "largest request body accepted, in bytes")
+	rateLimits := f.string("aws-rate-limits", "PROGRESSIVE_AWS_RATE_LIMITS", "", "per-service AWS call budgets overriding the defaults (route53=5, elasticloadbalancing=20, cloudwatch=20 requests/s), as SERVICE=RATE[/BURST] or SERVICE=off, comma-separated")
 	logLevel := f.string("log-level", "PROGRESSIVE_LOG_LEVEL", "info", "trace, debug, info, warn or error")
 	logFormat := f.string("log-format", "PROGRESSIVE_LOG_FORMAT", "text", "text or json")
 	if err := f.parse(args); err != nil {
@@ -51,11 +53,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *leaseTTL < time.Second {
 		return fmt.Errorf("lease TTL %s is too short: use at least 1s", *leaseTTL)
 	}
+	limits, err := ratelimit.ParseLimits(*rateLimits)
+	if err != nil {
+		return fmt.Errorf("--aws-rate-limits: %w", err)
+	}
 	log := hclog.New(&hclog.LoggerOptions{Name: "progressive", Level: hclog.LevelFromString(*logLevel), Output: stderr, JSONFormat: *logFormat == "json"})
 	return engine.Run(ctx, engine.Config{
 		Listen: *listen, DataDir: *dataDir, DatabaseURL: *dbURL, TLSCert: *tlsCert, TLSKey: *tlsKey,
 		BootstrapToken: *bootstrap, ShutdownTimeout: *shutdown, LeaseTTL: *leaseTTL, MaxBodyBytes: *maxBody,
-		SnapshotPoll: *snapshotPoll, AlarmPoll: *alarmPoll, ControllerInterval: *ctrlInterval,
+		SnapshotPoll: *snapshotPoll, AlarmPoll: *alarmPoll, ControllerInterval: *ctrlInterval, AWSRateLimits: limits,
 		Log: log, Out: stdout, Ready: serveReady,
 	})
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/analysis/cloudwatch"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/analysis/gates"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/api"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/auth"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/awsconfig"
@@ -29,6 +30,7 @@ import (
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/controller"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/lease"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/ratelimit"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/routing"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/snapshot"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store"
@@ -58,10 +60,18 @@ type Config struct {
 	// (PROGRESSIVE_CONTROLLER_INTERVAL); releases need it at most their
 	// check_interval.
 	ControllerInterval time.Duration
+	// AWSRateLimits overrides the per-service AWS call budgets
+	// (PROGRESSIVE_AWS_RATE_LIMITS), e.g. "route53=5,elasticloadbalancing=50/100".
+	AWSRateLimits map[string]ratelimit.Rate
 	// AfterSetWeights is a test hook run after each release weight write.
 	AfterSetWeights func(releaseID string)
-	MaxBodyBytes    int64
-	Log             hclog.Logger
+	// AfterGateFailure is a hook run when a release's gate check fails.
+	AfterGateFailure func(releaseID string)
+	// Metrics, when set, replaces the CloudWatch metric reader of gates
+	// (tests cover percentiles, which local emulators lack, with it).
+	Metrics      gates.MetricValues
+	MaxBodyBytes int64
+	Log          hclog.Logger
 	// Out receives the bootstrap token, once.
 	Out io.Writer
 	// Ready, when set, receives the bound address once the engine serves.
@@ -183,7 +193,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("load flags: %w", err)
 	}
 
-	parts, err := loadAWS(ctx, st, log)
+	parts, err := loadAWS(ctx, st, log, cfg.AWSRateLimits)
 	if err != nil {
 		return err
 	}
@@ -191,6 +201,9 @@ func Run(ctx context.Context, cfg Config) error {
 	var leading, ready atomic.Bool
 	srv := &api.Server{Store: st, Auth: authn, Clock: clock.Real{}, Log: log.Named("api"), Version: version.Version,
 		MaxBodyBytes: cfg.MaxBodyBytes, Leading: leading.Load, Ready: ready.Load, Flags: flags, Routers: parts.routers}
+	if parts.alarms != nil {
+		srv.Alarms = parts.alarms
+	}
 	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: log.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
 
@@ -291,12 +304,14 @@ func holderID() string {
 type awsParts struct {
 	routers traffic.Source
 	alarms  controller.AlarmStates // nil without AWS
+	metrics gates.MetricValues     // nil without AWS
+	limiter *ratelimit.Limiter     // nil without AWS
 }
 
 // loadAWS builds the routers and the alarm reader; without an AWS
 // configuration the engine still runs, and says what is missing where it
 // matters.
-func loadAWS(ctx context.Context, st store.Store, log hclog.Logger) (awsParts, error) {
+func loadAWS(ctx context.Context, st store.Store, log hclog.Logger, limits map[string]ratelimit.Rate) (awsParts, error) {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	clusterID, err := st.ClusterID(ctx, "cl_"+hex.EncodeToString(b))
@@ -308,17 +323,31 @@ func loadAWS(ctx context.Context, st store.Store, log hclog.Logger) (awsParts, e
 		log.Warn("AWS is not configured: toggles' disable_on_alarms are not watched and environments cannot route", "error", err)
 		return awsParts{routers: routing.Unconfigured{Err: err}}, nil
 	}
+	// Every AWS call takes a token from its service's budget; rollback
+	// writes go ahead of the queue (see package ratelimit).
+	limiter := ratelimit.New(limits)
+	awsCfg.APIOptions = append(awsCfg.APIOptions, ratelimit.Middleware(limiter))
+	cw := cloudwatch.NewClient(awsCfg)
 	return awsParts{
 		routers: &routing.AWS{Config: awsCfg, ClusterID: clusterID},
-		alarms:  cloudwatch.Alarms{API: cloudwatch.NewClient(awsCfg)},
+		alarms:  cloudwatch.Alarms{API: cw},
+		metrics: cloudwatch.Metrics{API: cw},
+		limiter: limiter,
 	}, nil
 }
 
 // reconcilers lists the controller's steps, in order.
 func reconcilers(st store.Store, parts awsParts, cfg Config, log hclog.Logger) []controller.Reconciler {
 	var steps []controller.Reconciler
-	steps = append(steps, &controller.Releases{Store: st, Routers: parts.routers, Alarms: parts.alarms, Clock: clock.Real{}, Log: log.Named("releases"),
-		AfterSetWeights: cfg.AfterSetWeights})
+	gr := gates.Reader{Metrics: parts.metrics}
+	if parts.alarms != nil {
+		gr.Alarms = parts.alarms
+	}
+	if cfg.Metrics != nil {
+		gr.Metrics = cfg.Metrics
+	}
+	steps = append(steps, &controller.Releases{Store: st, Routers: parts.routers, Gates: gr, Clock: clock.Real{}, Log: log.Named("releases"),
+		AfterSetWeights: cfg.AfterSetWeights, AfterGateFailure: cfg.AfterGateFailure})
 	if parts.alarms != nil {
 		steps = append(steps, &controller.ToggleAlarms{Store: st, Alarms: parts.alarms, Clock: clock.Real{},
 			Log: log.Named("controller"), Every: cfg.AlarmPoll})

@@ -3,13 +3,11 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/problem"
-	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/traffic"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/wire"
 )
@@ -48,12 +46,8 @@ func (s *Server) checkEnvironment(ctx context.Context, project string, e *model.
 		return p
 	}
 	if e.CanaryPolicy != "" {
-		_, err := s.Store.GetObject(ctx, model.Ref{Project: project, Kind: model.KindCanaryPolicy, Name: e.CanaryPolicy})
-		if errors.Is(err, store.ErrNotFound) {
-			return invalid(model.FieldError{Pointer: "/canary_policy", Detail: fmt.Sprintf("no canary policy named %q exists in project %q; remove canary_policy to release all at once", e.CanaryPolicy, project)})
-		}
-		if err != nil {
-			return fromError(err, "")
+		if p := s.environmentPolicy(ctx, project, e); p != nil {
+			return p
 		}
 	}
 	if prev == nil {

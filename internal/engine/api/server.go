@@ -45,6 +45,9 @@ type Server struct {
 	Flags *snapshot.Cache
 	// Routers reads live weights for the traffic route (nil without AWS).
 	Routers traffic.Source
+	// Alarms checks that alarms named by canary policies exist (nil
+	// without AWS: not checked).
+	Alarms AlarmStates
 	// EvaluationOnly serves flag evaluation and probes only, from Flags,
 	// while the store is unreachable at start (Store is then nil).
 	EvaluationOnly bool
@@ -105,6 +108,7 @@ func (s *Server) Handler() http.Handler {
 
 	s.toggleAPI().register(s)
 	s.environmentAPI().register(s)
+	s.canaryPolicyAPI().register(s)
 	s.handle("GET /v1/projects/{project}/environments/{name}/traffic", model.TokenWrite, s.environmentTraffic)
 	s.registerReleases()
 	s.handle("GET /v1/projects/{project}/toggles/{name}/status", model.TokenWrite, s.toggleStatus)

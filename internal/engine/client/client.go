@@ -447,3 +447,45 @@ func (c *Client) Traffic(ctx context.Context, project, env string) (wire.Traffic
 	err := c.do(ctx, request{method: http.MethodGet, path: environmentPath(project, env) + "/traffic", out: &out})
 	return out, err
 }
+
+func canaryPolicyPath(project, name string) string {
+	p := "/v1/projects/" + url.PathEscape(project) + "/canary-policies"
+	if name != "" {
+		p += "/" + url.PathEscape(name)
+	}
+	return p
+}
+
+// GetCanaryPolicy reads one canary policy.
+func (c *Client) GetCanaryPolicy(ctx context.Context, project, name string) (wire.CanaryPolicy, error) {
+	var out wire.CanaryPolicy
+	err := c.do(ctx, request{method: http.MethodGet, path: canaryPolicyPath(project, name), out: &out})
+	return out, err
+}
+
+// ListCanaryPolicies lists a project's canary policies.
+func (c *Client) ListCanaryPolicies(ctx context.Context, project string) ([]wire.CanaryPolicy, error) {
+	var out wire.CanaryPolicyList
+	err := c.do(ctx, request{method: http.MethodGet, path: canaryPolicyPath(project, ""), out: &out})
+	return out.CanaryPolicies, err
+}
+
+// CreateCanaryPolicy creates a canary policy; pass NewIdempotencyKey() once per logical create.
+func (c *Client) CreateCanaryPolicy(ctx context.Context, project string, spec model.CanaryPolicySpec, idemKey string) (wire.CanaryPolicy, error) {
+	var out wire.CanaryPolicy
+	err := c.do(ctx, request{method: http.MethodPost, path: canaryPolicyPath(project, ""), body: spec, idemKey: idemKey, out: &out})
+	return out, err
+}
+
+// UpdateCanaryPolicy replaces a canary policy if it is still at version (0: any).
+// Running releases keep the version they started with.
+func (c *Client) UpdateCanaryPolicy(ctx context.Context, project string, spec model.CanaryPolicySpec, version int64) (wire.CanaryPolicy, error) {
+	var out wire.CanaryPolicy
+	err := c.do(ctx, request{method: http.MethodPut, path: canaryPolicyPath(project, spec.Name), body: spec, ifMatch: version, out: &out})
+	return out, err
+}
+
+// DeleteCanaryPolicy deletes a canary policy if it is still at version (0: any).
+func (c *Client) DeleteCanaryPolicy(ctx context.Context, project, name string, version int64) error {
+	return c.do(ctx, request{method: http.MethodDelete, path: canaryPolicyPath(project, name), ifMatch: version})
+}

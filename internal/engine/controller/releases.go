@@ -7,15 +7,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/analysis/gates"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/analysis/smoke"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/clock"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/lease"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/ratelimit"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/release"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/routing"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store"
@@ -32,16 +36,30 @@ import (
 type Releases struct {
 	Store   store.Store
 	Routers traffic.Source
-	Alarms  AlarmStates // nil: environments with rollback_alarms get inconclusive gates
-	Smoke   smoke.Tester
-	Clock   clock.Clock
-	Log     hclog.Logger
+	// Gates reads acceptance gates (alarms and metrics) of every release due
+	// in a tick in one batch; nil: releases with gates get errors.
+	Gates GateReader
+	Smoke smoke.Tester
+	Clock clock.Clock
+	Log   hclog.Logger
+	// Parallel is how many releases are stepped at once (default 16).
+	Parallel int
 	// AfterSetWeights, when set, runs after each weight write and before its
 	// verification; tests use it to stop the engine in between.
 	AfterSetWeights func(releaseID string)
+	// AfterGateFailure, when set, runs when a gate verdict fails; the
+	// benchmark measures from it to the rollback read back.
+	AfterGateFailure func(releaseID string)
 
+	mu        sync.Mutex
 	obs       map[string]release.Observations
 	lastDrift map[string]time.Time
+}
+
+// GateReader evaluates acceptance gates; ReadAll answers one verdict per
+// request, in order, reading each distinct alarm and metric once.
+type GateReader interface {
+	ReadAll(ctx context.Context, now time.Time, reqs []gates.Request) []gates.Verdict
 }
 
 // Name identifies the step.
@@ -93,17 +111,33 @@ func (r *Releases) Reconcile(ctx context.Context, term *lease.Term) error {
 	if err != nil {
 		return err
 	}
-	busy := map[string]bool{}
+	var jobs []releaseJob
 	for _, o := range rels {
 		e := envs[o.Project+"/"+o.Name]
 		if e == nil || e.status.Routing != model.RoutingReady {
 			continue
 		}
-		running, err := r.reconcileRelease(ctx, term, o, e)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("release of %s/%s: %w", o.Project, o.Name, err))
+		jobs = append(jobs, releaseJob{obj: o, env: e})
+	}
+	r.prefetchGates(ctx, jobs)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, r.parallel())
+	for i := range jobs {
+		j := &jobs[i]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			j.running, j.err = r.reconcileRelease(ctx, term, j.obj, j.env, j.verdict)
+		}()
+	}
+	wg.Wait()
+	busy := map[string]bool{}
+	for _, j := range jobs {
+		if j.err != nil {
+			errs = append(errs, fmt.Errorf("release of %s/%s: %w", j.obj.Project, j.obj.Name, j.err))
 		}
-		busy[o.Project+"/"+o.Name] = running
+		busy[j.obj.Project+"/"+j.obj.Name] = j.running
 	}
 	for key, e := range envs {
 		if e.status.Routing == model.RoutingReady && !busy[key] {
@@ -113,6 +147,80 @@ func (r *Releases) Reconcile(ctx context.Context, term *lease.Term) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// releaseJob is one release stepped in a tick.
+type releaseJob struct {
+	obj     model.Object
+	env     *envEntry
+	verdict *gates.Verdict // read ahead of the tick, if its gates were due
+	running bool
+	err     error
+}
+
+func (r *Releases) parallel() int {
+	if r.Parallel > 0 {
+		return r.Parallel
+	}
+	return 16
+}
+
+// gateRequest is what a release's gates read: the policy's alarms and the
+// environment's rollback alarms, and the policy's metrics.
+func gateRequest(env model.EnvironmentSpec, cur *model.Release) gates.Request {
+	req := gates.Request{Alarms: slices.Clone(env.RollbackAlarms)}
+	if p := cur.Policy; p != nil {
+		req.Acceptance = p.Spec.Acceptance
+		for _, a := range p.Spec.Acceptance.AlarmNames {
+			if !slices.Contains(req.Alarms, a) {
+				req.Alarms = append(req.Alarms, a)
+			}
+		}
+	}
+	return req
+}
+
+// prefetchGates reads, in one batch, the gates of every running release
+// whose gates fall due this tick, so that AWS calls grow with the distinct
+// alarms and metrics, not with the releases.
+func (r *Releases) prefetchGates(ctx context.Context, jobs []releaseJob) {
+	if r.Gates == nil {
+		return
+	}
+	now := r.Clock.Now()
+	var reqs []gates.Request
+	var idx []int
+	for i, j := range jobs {
+		var state model.ReleaseState
+		if json.Unmarshal(j.obj.Status, &state) != nil || state.Current == nil {
+			continue
+		}
+		cur := state.Current
+		switch cur.Phase {
+		case model.PhaseShifting, model.PhaseBaking, model.PhasePaused:
+		default:
+			continue
+		}
+		interval := release.SpecFor(j.env.spec, *cur).CheckInterval
+		if interval <= 0 {
+			interval = release.DefaultCheckInterval
+		}
+		if last := cur.GatesRequestedAt; !last.IsZero() && now.Sub(last) < interval-interval/20 {
+			continue
+		}
+		req := gateRequest(j.env.spec, cur)
+		if len(req.Alarms) == 0 && len(req.Acceptance.Metrics) == 0 {
+			continue
+		}
+		reqs = append(reqs, req)
+		idx = append(idx, i)
+	}
+	if len(reqs) == 0 {
+		return
+	}
+	for k, v := range r.Gates.ReadAll(ctx, now, reqs) {
+		jobs[idx[k]].verdict = &v
+	}
 }
 
 // removeRouting deletes the engine's routing objects of an environment being
@@ -186,7 +294,7 @@ func (r *Releases) writeEnv(ctx context.Context, term *lease.Term, e *envEntry, 
 
 // reconcileRelease starts an attempt when the intent asks for one and steps
 // the running attempt. It reports whether an attempt is running.
-func (r *Releases) reconcileRelease(ctx context.Context, term *lease.Term, o model.Object, e *envEntry) (bool, error) {
+func (r *Releases) reconcileRelease(ctx context.Context, term *lease.Term, o model.Object, e *envEntry, prefetched *gates.Verdict) (bool, error) {
 	var spec model.ReleaseSpec
 	var state model.ReleaseState
 	if err := json.Unmarshal(o.Spec, &spec); err != nil {
@@ -202,8 +310,16 @@ func (r *Releases) reconcileRelease(ctx context.Context, term *lease.Term, o mod
 			(cur == nil || cur.TargetSlot != spec.Slot || cur.Trigger != spec.Trigger || cur.Phase == model.PhaseReleased) {
 			next := model.NewRelease(newReleaseID(), o.Project, o.Name, spec.Slot, spec.Trigger, now)
 			next.FromSlot = e.active()
-			state.Current = &next
 			startMsg = fmt.Sprintf("release %s started: %s → %s (trigger %q)", next.ID, next.FromSlot, next.TargetSlot, spec.Trigger)
+			if name := e.spec.CanaryPolicy; name != "" {
+				pinned, err := r.pinPolicy(ctx, o.Project, name)
+				if err != nil {
+					return false, err
+				}
+				next.Policy = pinned
+				startMsg += fmt.Sprintf(" under canary policy %s version %d: %s", name, pinned.Version, pinned.Spec.Summary())
+			}
+			state.Current = &next
 			es := e.status
 			es.LastReleaseID = next.ID
 			if err := r.writeEnv(ctx, term, e, es, startMsg); err != nil {
@@ -220,7 +336,9 @@ func (r *Releases) reconcileRelease(ctx context.Context, term *lease.Term, o mod
 		}
 		return false, nil
 	}
+	r.mu.Lock()
 	obs := r.obs[cur.ID]
+	r.mu.Unlock()
 	if req, err := r.pendingRequest(ctx, o, state); err == nil && req != nil && req.ReleaseID == cur.ID {
 		switch req.Action {
 		case "abort":
@@ -281,28 +399,31 @@ func (r *Releases) reconcileRelease(ctx context.Context, term *lease.Term, o mod
 					obs.Smoke.Result = release.SmokePassed
 				}
 			case release.SetWeights:
-				if err := router.SetWeights(ctx, traffic.Weights(a.Weights), traffic.Options{DisableStickiness: a.DisableStickiness}); err != nil {
-					r.Log.Warn("weight write failed; retrying next tick", "release", cur.ID, "weights", a.Weights.String(), "error", err)
-				}
+				r.setWeights(ctx, router, cur, a)
 				if r.AfterSetWeights != nil {
 					r.AfterSetWeights(cur.ID)
 				}
 			case release.VerifyWeights:
 				reads = true
-				vctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				ok, err := router.Verify(vctx, traffic.Weights(a.Weights))
-				cancel()
-				obs.Traffic = release.Traffic{Read: err == nil, Verified: ok}
-				if ok {
-					obs.Traffic.VerifiedWeights = a.Weights
-					obs.Traffic.Weights = a.Weights
-				}
-				if err != nil {
-					obs.Traffic.Err = err.Error()
-				}
+				obs.Traffic = r.verify(ctx, router, cur, a)
 			case release.ReadGates:
 				reads = true
-				obs.Gates = r.readGates(ctx, e.spec.RollbackAlarms)
+				var v gates.Verdict
+				switch {
+				case prefetched != nil:
+					v, prefetched = *prefetched, nil
+				case r.Gates != nil:
+					v = r.Gates.ReadAll(ctx, now, []gates.Request{gateRequest(e.spec, cur)})[0]
+				default:
+					v = gates.Verdict{Result: gates.Error, Message: "AWS is not configured, so alarms and metrics cannot be read"}
+					if req := gateRequest(e.spec, cur); len(req.Alarms) == 0 && len(req.Acceptance.Metrics) == 0 {
+						v = gates.Verdict{Result: gates.Pass}
+					}
+				}
+				obs.Gates = gatesObservation(v)
+				if v.Result == gates.Fail && r.AfterGateFailure != nil {
+					r.AfterGateFailure(cur.ID)
+				}
 				// Read the live weights with the gates, so that Step sees
 				// an out-of-band change (drift) while the release bakes or
 				// is paused; missing routing reads as no weights at all.
@@ -313,11 +434,20 @@ func (r *Releases) reconcileRelease(ctx context.Context, term *lease.Term, o mod
 				case routing.Missing(err):
 					obs.Traffic.Read, obs.Traffic.Weights = true, model.Weights{}
 				}
+				if obs.Traffic.Read && usesAudiences(cur) {
+					if ar, ok := router.(traffic.AudienceRouter); ok {
+						if got, err := ar.Audience(ctx); err == nil {
+							obs.Traffic.AudienceDrift = !traffic.SameAudience(got, wantAudience(cur))
+						}
+					}
+				}
 			}
 		}
 		cur = state.Current
 		if cur.Phase.Terminal() {
+			r.mu.Lock()
 			delete(r.obs, cur.ID)
+			r.mu.Unlock()
 			if cur.Phase == model.PhaseReleased {
 				es := e.status
 				es.ActiveSlot = cur.TargetSlot
@@ -331,7 +461,9 @@ func (r *Releases) reconcileRelease(ctx context.Context, term *lease.Term, o mod
 			break
 		}
 	}
+	r.mu.Lock()
 	r.obs[cur.ID] = obs
+	r.mu.Unlock()
 	if changed {
 		return true, r.writeRelease(ctx, term, o.Ref, state, "")
 	}
@@ -370,23 +502,123 @@ func (r *Releases) pendingRequest(ctx context.Context, o model.Object, state mod
 	return &req, nil
 }
 
-func (r *Releases) readGates(ctx context.Context, alarms []string) release.Gates {
-	if len(alarms) == 0 {
-		return release.Gates{Result: release.GatesPassed}
+// gatesObservation turns a verdict into what Step takes.
+func gatesObservation(v gates.Verdict) release.Gates {
+	g := release.Gates{Gate: v.Gate, Value: v.Value, Bound: v.Bound, Message: v.Message, Readings: v.Readings}
+	switch v.Result {
+	case gates.Pass:
+		g.Result = release.GatesPassed
+	case gates.Fail:
+		g.Result = release.GatesFailed
+	case gates.Hold:
+		g.Result = release.GatesInconclusive
+	default:
+		g.Result = release.GatesError
 	}
-	if r.Alarms == nil {
-		return release.Gates{Result: release.GatesInconclusive, Message: "AWS is not configured, so rollback_alarms cannot be read"}
+	if g.Readings == nil {
+		g.Readings = []model.GateReading{}
 	}
-	states, err := r.Alarms.States(ctx, alarms)
-	if err != nil {
-		return release.Gates{Result: release.GatesInconclusive, Message: err.Error()}
+	return g
+}
+
+// usesAudiences reports whether the release's policy routes audiences.
+func usesAudiences(cur *model.Release) bool {
+	return cur.Policy != nil && cur.Policy.Spec.HasAudiences()
+}
+
+// wantAudience is the audience rule the release's intent includes, or nil.
+func wantAudience(cur *model.Release) *traffic.Audience {
+	stages := cur.Stages()
+	if !cur.Audience || cur.StageIndex < 0 || cur.StageIndex >= len(stages) {
+		return nil
 	}
-	for _, a := range alarms {
-		if states[a] == "ALARM" {
-			return release.Gates{Result: release.GatesFailed, Gate: a, Value: "ALARM", Bound: "OK"}
+	return traffic.AudienceFrom(stages[cur.StageIndex].Audience, cur.TargetSlot)
+}
+
+// setWeights writes a release's intent: the weights and the audience rule.
+// A rollback writes the weights first, at high priority, then removes the
+// audience; a stage adds its audience first.
+func (r *Releases) setWeights(ctx context.Context, router traffic.Router, cur *model.Release, a release.SetWeights) {
+	if a.Rollback {
+		ctx = ratelimit.WithPriority(ctx, ratelimit.High)
+	}
+	audience := func() {
+		if a.Audience == nil && !usesAudiences(cur) {
+			return
+		}
+		ar, ok := router.(traffic.AudienceRouter)
+		if !ok {
+			r.Log.Warn("this environment's routing cannot route an audience", "release", cur.ID)
+			return
+		}
+		if err := ar.SetAudience(ctx, traffic.AudienceFrom(a.Audience, a.Target)); err != nil {
+			r.Log.Warn("audience rule write failed; retrying next tick", "release", cur.ID, "error", err)
 		}
 	}
-	return release.Gates{Result: release.GatesPassed}
+	if !a.Rollback {
+		audience()
+	}
+	if err := router.SetWeights(ctx, traffic.Weights(a.Weights), traffic.Options{DisableStickiness: a.DisableStickiness}); err != nil {
+		r.Log.Warn("weight write failed; retrying next tick", "release", cur.ID, "weights", a.Weights.String(), "error", err)
+	}
+	if a.Rollback {
+		audience()
+	}
+}
+
+// verify reads a release's intent back: the weights, and the audience rule
+// when its policy routes audiences.
+func (r *Releases) verify(ctx context.Context, router traffic.Router, cur *model.Release, a release.VerifyWeights) release.Traffic {
+	if cur.Phase == model.PhaseRollingBack {
+		ctx = ratelimit.WithPriority(ctx, ratelimit.High)
+	}
+	vctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	ok, err := router.Verify(vctx, traffic.Weights(a.Weights))
+	t := release.Traffic{Read: err == nil, Verified: ok}
+	if ok {
+		t.VerifiedWeights = a.Weights
+		t.Weights = a.Weights
+	}
+	if err != nil {
+		t.Err = err.Error()
+	}
+	if ok && (a.Audience != nil || usesAudiences(cur)) {
+		want := traffic.AudienceFrom(a.Audience, a.Target)
+		ar, isAR := router.(traffic.AudienceRouter)
+		var got *traffic.Audience
+		var aerr error
+		if isAR {
+			got, aerr = ar.Audience(vctx)
+		} else {
+			aerr = errors.New("this environment's routing cannot route an audience (it needs alb)")
+		}
+		if aerr != nil || !traffic.SameAudience(got, want) {
+			t.Verified = false
+			t.VerifiedWeights = model.Weights{}
+			switch {
+			case aerr != nil:
+				t.Err = "reading the audience rule: " + aerr.Error()
+			default:
+				t.Err = fmt.Sprintf("AWS shows %s, want %s", got, want)
+			}
+		}
+	}
+	return t
+}
+
+// pinPolicy loads the canary policy a release starts under.
+func (r *Releases) pinPolicy(ctx context.Context, project, name string) (*model.PinnedPolicy, error) {
+	o, err := r.Store.GetObject(ctx, model.Ref{Project: project, Kind: model.KindCanaryPolicy, Name: name})
+	if err != nil {
+		return nil, fmt.Errorf("load canary policy %q: %w", name, err)
+	}
+	var spec model.CanaryPolicySpec
+	if err := json.Unmarshal(o.Spec, &spec); err != nil {
+		return nil, fmt.Errorf("canary policy %q does not decode: %w", name, err)
+	}
+	spec.Normalize()
+	return &model.PinnedPolicy{Name: name, Version: o.Version, Spec: spec}, nil
 }
 
 // repairDrift restores the active slot's weights when someone changed them

@@ -154,6 +154,60 @@ type Release struct {
 	// PromotedBy is set when an operator promoted the current stage: its
 	// remaining bake (or its manual approval) is skipped.
 	PromotedBy string `json:"promoted_by,omitempty"`
+
+	// Policy is the canary policy the release runs under, pinned at the
+	// version it started with; nil for a blue-green release.
+	Policy *PinnedPolicy `json:"policy,omitempty"`
+	// Audience is set when the current intent includes the stage's audience
+	// rule (sending matching requests to the target slot).
+	Audience bool `json:"audience,omitempty"`
+	// GateFailures counts consecutive failed gate checks; GateErrors
+	// consecutive errors reading them.
+	GateFailures int `json:"gate_failures,omitempty"`
+	GateErrors   int `json:"gate_errors,omitempty"`
+	// Gates are the last reading of each gate, for people watching.
+	Gates []GateReading `json:"gates,omitempty"`
+	// GatesReadAt is when Gates were read.
+	GatesReadAt time.Time `json:"gates_read_at,omitzero"`
+	// AwaitingApproval is set while a baked manual stage waits for promote.
+	AwaitingApproval bool `json:"awaiting_approval,omitempty"`
+}
+
+// PinnedPolicy is a canary policy as a release started with it: later
+// changes to the policy do not reach a running release.
+type PinnedPolicy struct {
+	Name    string           `json:"name"`
+	Version int64            `json:"version"`
+	Spec    CanaryPolicySpec `json:"spec"`
+}
+
+// Gate reading states.
+const (
+	GateOK           = "ok"
+	GateFailing      = "failing"
+	GateInsufficient = "insufficient_data"
+	GateError        = "error"
+)
+
+// GateReading is one gate's last reading.
+type GateReading struct {
+	// Name is the alarm name, or the metric gate's name.
+	Name string `json:"name"`
+	// Kind is alarm or metric.
+	Kind  string `json:"kind"`
+	State string `json:"state"`
+	// Value is what was observed ("ALARM", "0.11", "0.11 vs baseline 0.2").
+	Value string `json:"value,omitempty"`
+	// Bound is what the gate requires ("OK", "min 0.15").
+	Bound string `json:"bound,omitempty"`
+}
+
+// Stages returns the release's stages: its policy's, or nil for blue-green.
+func (r Release) Stages() []CanaryStage {
+	if r.Policy == nil {
+		return nil
+	}
+	return r.Policy.Spec.Stages
 }
 
 // NewRelease returns a pending release of env to target, started at now.

@@ -53,12 +53,18 @@ type SetWeights struct {
 	Weights           model.Weights
 	DisableStickiness bool
 	Rollback          bool
+	// Audience, when set, is routed to Target by the audience rule; nil
+	// means no audience rule (it is removed if present).
+	Audience *model.Audience
+	Target   string
 }
 
 // VerifyWeights reads AWS back until it shows Weights (result:
 // Traffic.Verified and Traffic.VerifiedWeights).
 type VerifyWeights struct {
-	Weights model.Weights
+	Weights  model.Weights
+	Audience *model.Audience
+	Target   string
 }
 
 // ReadGates evaluates the release's gates (result: Gates).
@@ -92,9 +98,18 @@ func (a SetWeights) String() string {
 	if a.DisableStickiness {
 		s += ", stickiness off"
 	}
+	if a.Audience != nil {
+		s += ", audience to " + a.Target
+	}
 	return s + ")"
 }
 
-func (a VerifyWeights) String() string { return "VerifyWeights(" + a.Weights.String() + ")" }
+func (a VerifyWeights) String() string {
+	s := "VerifyWeights(" + a.Weights.String()
+	if a.Audience != nil {
+		s += ", audience to " + a.Target
+	}
+	return s + ")"
+}
 
 func (ReadGates) String() string { return "ReadGates" }

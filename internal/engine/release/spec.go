@@ -36,6 +36,13 @@ type Spec struct {
 	// CheckErrorLimit is how many consecutive errors reading target health
 	// fail the release. Default 3.
 	CheckErrorLimit int
+	// FailureLimit is how many consecutive failed gate checks are tolerated
+	// before a rollback (0: the first one rolls back).
+	FailureLimit int
+	// GateErrorLimit is how many consecutive errors reading the gates count
+	// as one failed check (fail closed); 0 means errors never count (they
+	// only stop bake time from accruing).
+	GateErrorLimit int
 }
 
 // Stage is one step of a rollout: a share of traffic on the target slot,
@@ -47,6 +54,8 @@ type Stage struct {
 	BakeTime       time.Duration
 	// Manual stages wait for promote once baked.
 	Manual bool
+	// Audience, when set, is routed to the target slot during the stage.
+	Audience *model.Audience
 }
 
 // SpecFor derives the Spec of a blue-green release from its (normalized)
@@ -63,6 +72,15 @@ func SpecFor(env model.EnvironmentSpec, r model.Release) Spec {
 	}
 	if r53 := env.Route53; r53 != nil {
 		s.Settle = time.Duration(r53.TTL) * time.Second
+	}
+	if p := r.Policy; p != nil {
+		s.CheckInterval = time.Duration(p.Spec.CheckInterval)
+		s.FailureLimit = p.Spec.Acceptance.FailureLimit
+		s.GateErrorLimit = p.Spec.Acceptance.ErrorLimit
+		for _, st := range p.Spec.Stages {
+			s.Stages = append(s.Stages, Stage{Name: st.Name, TrafficPercent: st.TrafficPercent,
+				BakeTime: time.Duration(st.BakeTime), Manual: st.Manual(), Audience: st.Audience})
+		}
 	}
 	return s
 }
@@ -127,9 +145,13 @@ type Traffic struct {
 	Read    bool
 	Weights model.Weights
 	// Verified is set when the last VerifyWeights saw VerifiedWeights on AWS
-	// (for Route 53: INSYNC). Only this completes a shift or a rollback.
+	// (for Route 53: INSYNC), and the audience rule as asked. Only this
+	// completes a shift or a rollback.
 	Verified        bool
 	VerifiedWeights model.Weights
+	// AudienceDrift is set when a read found the audience rule other than
+	// the intent says (missing, present, or forwarding elsewhere).
+	AudienceDrift bool
 	// Err is the last error of a weight write or read, for the message.
 	Err string
 }
@@ -142,9 +164,12 @@ const (
 	GatesNotRead GateResult = iota // nothing read since the last Step
 	GatesPassed
 	GatesFailed
-	// GatesInconclusive: read attempted, no verdict (errors below the limit,
-	// insufficient data to hold on). Adds no bake time and breaks the chain.
+	// GatesInconclusive: read attempted, no verdict (insufficient data to
+	// hold on). Adds no bake time and breaks the chain.
 	GatesInconclusive
+	// GatesError: the gates could not be read. Counts towards
+	// Spec.GateErrorLimit; otherwise like GatesInconclusive.
+	GatesError
 )
 
 // Gates is the verdict of a ReadGates action. On failure, Gate, Value and
@@ -155,6 +180,9 @@ type Gates struct {
 	Value   string // "ALARM", "0.11"
 	Bound   string // "OK", "min 0.15"
 	Message string // optional detail
+	// Readings are every gate's reading, kept on the release for people
+	// watching (nil: keep the previous ones).
+	Readings []model.GateReading
 }
 
 // Requests are operator requests since the last Step; each holds the actor

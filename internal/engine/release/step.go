@@ -107,6 +107,8 @@ func (m *machine) toIntent(p model.ReleasePhase, actor, msg string, w model.Weig
 	m.r.Phase = p
 	m.r.Message = msg
 	m.r.IntendedWeights = w
+	m.r.Audience = false
+	m.r.AwaitingApproval = false
 	m.r.Writes = 0
 	m.r.ShiftedAt = time.Time{}
 	m.r.LastGateReadAt = time.Time{}
@@ -121,8 +123,22 @@ func (m *machine) note(actor, msg string) {
 // assert writes the intent and reads it back.
 func (m *machine) assert(rollback bool) {
 	m.r.Writes++
-	m.call(SetWeights{Weights: m.r.IntendedWeights, Rollback: rollback, DisableStickiness: rollback && m.spec.Stickiness})
-	m.call(VerifyWeights{Weights: m.r.IntendedWeights})
+	aud := m.audience()
+	m.call(SetWeights{Weights: m.r.IntendedWeights, Rollback: rollback, DisableStickiness: rollback && m.spec.Stickiness, Audience: aud, Target: m.r.TargetSlot})
+	m.call(VerifyWeights{Weights: m.r.IntendedWeights, Audience: aud, Target: m.r.TargetSlot})
+}
+
+// verify reads the intent back without writing it.
+func (m *machine) verify() {
+	m.call(VerifyWeights{Weights: m.r.IntendedWeights, Audience: m.audience(), Target: m.r.TargetSlot})
+}
+
+// audience is the audience rule the intent includes, or nil.
+func (m *machine) audience() *model.Audience {
+	if !m.r.Audience {
+		return nil
+	}
+	return m.stage().Audience
 }
 
 // verified reports whether a read-back showed the intent.
@@ -134,7 +150,7 @@ func (m *machine) verified() bool {
 // drifted reports whether AWS holds other weights than a verified intent.
 func (m *machine) drifted() bool {
 	t := m.obs.Traffic
-	return t.Read && !m.r.ShiftedAt.IsZero() && t.Weights != m.r.IntendedWeights
+	return t.Read && !m.r.ShiftedAt.IsZero() && (t.Weights != m.r.IntendedWeights || t.AudienceDrift)
 }
 
 // readGatesIfDue asks for a gate read once per check interval. A read counts
@@ -185,9 +201,40 @@ func (m *machine) abort() bool {
 	return true
 }
 
+// gateFailed takes a gate verdict: it keeps the readings, counts failures
+// and errors, and rolls back once they pass their limits. It reports whether
+// the tick is over.
 func (m *machine) gateFailed() bool {
 	g := m.obs.Gates
-	if g.Result != GatesFailed || !m.r.TrafficMayHaveMoved() {
+	if g.Result == GatesNotRead {
+		return false
+	}
+	if g.Readings != nil {
+		m.r.Gates = g.Readings
+		m.r.GatesReadAt = m.now
+	}
+	switch g.Result {
+	case GatesPassed:
+		m.r.GateFailures, m.r.GateErrors = 0, 0
+		return false
+	case GatesError:
+		m.r.GateErrors++
+		if m.spec.GateErrorLimit <= 0 || m.r.GateErrors < m.spec.GateErrorLimit {
+			return false
+		}
+		m.r.GateErrors = 0
+		g = Gates{Result: GatesFailed, Gate: "gate reads", Message: fmt.Sprintf("%d consecutive errors reading the gates, the last: %s", m.spec.GateErrorLimit, g.Message)}
+	case GatesFailed:
+		m.r.GateErrors = 0
+	default:
+		return false
+	}
+	if !m.r.TrafficMayHaveMoved() {
+		return false
+	}
+	m.r.GateFailures++
+	if m.r.GateFailures <= m.spec.FailureLimit {
+		m.note(model.ActorEngine, fmt.Sprintf("%s (failed check %d, %d tolerated)", gateReason(g), m.r.GateFailures, m.spec.FailureLimit))
 		return false
 	}
 	m.rollBack(model.ActorEngine, gateReason(g))
@@ -367,7 +414,11 @@ func (m *machine) enterStage(i int) {
 	if len(m.spec.Stages) > 1 {
 		msg = fmt.Sprintf("stage %d/%d %s: %s", i+1, len(m.spec.Stages), st.Name, msg)
 	}
+	if st.Audience != nil {
+		msg += " and the stage's audience"
+	}
 	m.toIntent(model.PhaseShifting, model.ActorEngine, msg, w)
+	m.r.Audience = st.Audience != nil
 	m.assert(false)
 	m.readGatesIfDue()
 }
@@ -414,7 +465,8 @@ func (m *machine) baking() {
 // recordGates takes a gate verdict other than a failure (handled earlier).
 func (m *machine) recordGates(accrue bool) {
 	switch m.obs.Gates.Result {
-	case GatesInconclusive:
+	case GatesNotRead:
+	default: // inconclusive, an error, or a tolerated failure
 		m.r.LastGateReadAt = time.Time{}
 	case GatesPassed:
 		last := m.r.LastGateReadAt
@@ -449,7 +501,8 @@ func (m *machine) bake() {
 		m.stageDone(model.ActorEngine)
 		return
 	case baked >= st.BakeTime:
-		m.r.Message = fmt.Sprintf("stage %s baked; waiting for promote (manual approval)", st.Name)
+		m.r.AwaitingApproval = true
+		m.r.Message = fmt.Sprintf("stage %s baked; waiting for promote (manual approval): progressive promote %s", st.Name, m.r.Environment)
 	default:
 		m.r.Message = fmt.Sprintf("baking %s at %s: %s of %s with gates passing", m.r.TargetSlot, m.r.IntendedWeights, baked, st.BakeTime)
 	}
@@ -458,6 +511,7 @@ func (m *machine) bake() {
 
 func (m *machine) stageDone(actor string) {
 	m.r.PromotedBy = ""
+	m.r.AwaitingApproval = false
 	if next := m.r.StageIndex + 1; next < len(m.spec.Stages) {
 		m.enterStage(next)
 		return
@@ -472,7 +526,8 @@ func (m *machine) enterPromoting(actor string) {
 		// Already written and read back: one more read-back suffices.
 		m.to(model.PhasePromoting, actor, msg)
 		m.r.ShiftedAt = time.Time{}
-		m.call(VerifyWeights{Weights: w})
+		m.r.Audience = false
+		m.verify()
 		return
 	}
 	m.toIntent(model.PhasePromoting, actor, msg, w)

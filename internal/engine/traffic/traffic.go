@@ -10,6 +10,8 @@ package traffic
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
 )
@@ -78,4 +80,75 @@ type Router interface {
 // Source builds the router of an environment.
 type Source interface {
 	For(project string, env model.EnvironmentSpec) (Router, error)
+}
+
+// Audience is a set of requests routed to one slot ahead of the weights: the
+// internal users of a canary stage. Every condition must match: one of the
+// source CIDR blocks (when any) and each header (one of its values).
+type Audience struct {
+	Slot      string
+	SourceIPs []string
+	Headers   []Header
+}
+
+// Header matches a request header against any of Values.
+type Header struct {
+	Name   string
+	Values []string
+}
+
+func (a *Audience) String() string {
+	if a == nil {
+		return "no audience"
+	}
+	var parts []string
+	if len(a.SourceIPs) > 0 {
+		parts = append(parts, "source "+strings.Join(a.SourceIPs, ","))
+	}
+	for _, h := range a.Headers {
+		parts = append(parts, h.Name+"="+strings.Join(h.Values, ","))
+	}
+	return "audience " + strings.Join(parts, " and ") + " to " + a.Slot
+}
+
+// SameAudience reports whether a and b route the same requests to the same
+// slot (order of values aside; header names compare case-insensitively).
+func SameAudience(a, b *Audience) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Slot == b.Slot && a.key() == b.key()
+}
+
+func (a *Audience) key() string {
+	ips := slices.Clone(a.SourceIPs)
+	slices.Sort(ips)
+	hs := make([]string, 0, len(a.Headers))
+	for _, h := range a.Headers {
+		v := slices.Clone(h.Values)
+		slices.Sort(v)
+		hs = append(hs, strings.ToLower(h.Name)+"="+strings.Join(v, "\x00"))
+	}
+	slices.Sort(hs)
+	return strings.Join(ips, ",") + "|" + strings.Join(hs, "|")
+}
+
+// AudienceFrom converts a canary stage's audience for slot; nil stays nil.
+func AudienceFrom(a *model.Audience, slot string) *Audience {
+	if a == nil {
+		return nil
+	}
+	out := &Audience{Slot: slot, SourceIPs: a.SourceIPs}
+	for _, h := range a.HTTPHeaders {
+		out.Headers = append(out.Headers, Header{Name: h.Name, Values: h.Values})
+	}
+	return out
+}
+
+// AudienceRouter is implemented by routers that can route an audience (ALB).
+type AudienceRouter interface {
+	// SetAudience creates or updates the audience rule; nil removes it.
+	SetAudience(ctx context.Context, a *Audience) error
+	// Audience reads the audience rule AWS holds; nil when there is none.
+	Audience(ctx context.Context) (*Audience, error)
 }

@@ -16,11 +16,15 @@ import (
 // concurrent use; the zero value has no routing yet (Weights fails until
 // Ensure or SetWeights).
 type Router struct {
-	mu      sync.Mutex
-	weights *traffic.Weights
+	mu       sync.Mutex
+	weights  *traffic.Weights
+	audience *traffic.Audience
 }
 
-var _ traffic.Router = (*Router)(nil)
+var (
+	_ traffic.Router         = (*Router)(nil)
+	_ traffic.AudienceRouter = (*Router)(nil)
+)
 
 // New returns a router with no routing yet.
 func New() *Router { return &Router{} }
@@ -74,8 +78,24 @@ func (r *Router) Remove(context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.weights = nil
+	r.audience = nil
 	return nil
 }
 
 // HealthyTargets reports -1: there are no targets to count.
 func (r *Router) HealthyTargets(context.Context, string) (int, error) { return -1, nil }
+
+// SetAudience stores a (nil forgets it).
+func (r *Router) SetAudience(_ context.Context, a *traffic.Audience) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.audience = a
+	return nil
+}
+
+// Audience returns the stored audience.
+func (r *Router) Audience(context.Context) (*traffic.Audience, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.audience, nil
+}
