@@ -1,0 +1,298 @@
+package shadow
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"reflect"
+	"sync"
+	"time"
+)
+
+// ConfigSource serves the dark launch's config: the engine, over HTTP, in
+// `progressive shadow`.
+type ConfigSource interface {
+	// Fetch returns the current config. An error leaves the proxy on the
+	// config it has.
+	Fetch(ctx context.Context) (Config, error)
+}
+
+// Reporter takes the proxy's reports: the engine, over HTTP, in
+// `progressive shadow`.
+type Reporter interface {
+	// Report delivers one report. An error keeps it for the next attempt;
+	// a report may then arrive twice (when it arrived but the answer was
+	// lost), so the receiver ignores an (instance, sequence) it has seen.
+	Report(ctx context.Context, r Report) error
+}
+
+// Publisher receives each report once, as it is made, whether or not the
+// engine is reachable: CloudWatch metrics, for instance.
+type Publisher interface {
+	Publish(ctx context.Context, r Report) error
+}
+
+// Report is what a proxy tells the engine every ReportInterval: the figures
+// of one period, which the engine adds to the dark launch's.
+type Report struct {
+	// DarkLaunch is the dark launch's name.
+	DarkLaunch string `json:"dark_launch"`
+	// Revision is the revision of the config in force at the end of the
+	// period ("" before the proxy had one). A config change ends a period.
+	Revision Revision `json:"revision"`
+	// Instance identifies the proxy process, Sequence the report within
+	// it (1, 2, …); together they make a retried report recognisable.
+	Instance string `json:"instance"`
+	Sequence uint64 `json:"sequence"`
+	// From and To bound the period.
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// ConfigError is set while the source serves a config the proxy
+	// refuses (it keeps the previous one).
+	ConfigError string `json:"config_error,omitempty"`
+	// Stats are the period's figures.
+	Stats Snapshot `json:"stats"`
+}
+
+// AgentOptions tune an Agent. The zero value is usable.
+type AgentOptions struct {
+	// DarkLaunch names the dark launch in reports made before the first
+	// config arrives.
+	DarkLaunch string
+	// PollInterval is how often the config is fetched (default 5 s);
+	// ReportInterval how often a report is made (default 5 s).
+	PollInterval   time.Duration
+	ReportInterval time.Duration
+	// CallTimeout bounds each Fetch, Report and Publish (default 10 s).
+	CallTimeout time.Duration
+	// MaxPending is the number of undelivered reports kept while the
+	// reporter fails (default 120, ten minutes at the default interval);
+	// beyond it the two oldest are merged into one.
+	MaxPending int
+	// Instance identifies this proxy in reports (default: host name, pid
+	// and a random suffix).
+	Instance string
+	// Publisher, when set, receives every report too.
+	Publisher Publisher
+	// Logger receives fetch, report and publish failures (default:
+	// discarded).
+	Logger *slog.Logger
+	// Now tells the time of reports (default time.Now).
+	Now func() time.Time
+}
+
+// Agent ties a Proxy to the engine: it polls the config and applies it
+// when it changes, keeping the last good one when the source fails or
+// serves an invalid one, and reports the proxy's stats periodically. It
+// never calls the engine on a request's path.
+type Agent struct {
+	proxy    *Proxy
+	source   ConfigSource
+	reporter Reporter
+	opts     AgentOptions
+	log      *slog.Logger
+
+	mu          sync.Mutex // guards what follows, and serializes flushes
+	seq         uint64
+	from        time.Time
+	pending     []Report
+	configError string
+
+	stop    context.CancelFunc
+	done    sync.WaitGroup
+	started bool
+}
+
+// NewAgent returns an agent; Start starts it.
+func NewAgent(proxy *Proxy, source ConfigSource, reporter Reporter, opts AgentOptions) *Agent {
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 5 * time.Second
+	}
+	if opts.ReportInterval <= 0 {
+		opts.ReportInterval = 5 * time.Second
+	}
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = 10 * time.Second
+	}
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = 120
+	}
+	if opts.Instance == "" {
+		opts.Instance = defaultInstance()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Agent{proxy: proxy, source: source, reporter: reporter, opts: opts, log: opts.Logger, from: opts.Now()}
+}
+
+func defaultInstance() string {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "shadow"
+	}
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// Start fetches the config once (within ctx), then polls and reports in
+// the background until Close. It returns the first fetch's error, but
+// starts anyway: the proxy then forwards without mirroring (or answers
+// 503 without a fallback) until a fetch succeeds.
+func (a *Agent) Start(ctx context.Context) error {
+	err := a.Poll(ctx)
+	loopCtx, cancel := context.WithCancel(context.Background())
+	a.mu.Lock()
+	a.stop, a.started = cancel, true
+	a.mu.Unlock()
+	a.done.Go(func() { a.every(loopCtx, a.opts.PollInterval, func(ctx context.Context) { _ = a.Poll(ctx) }) })
+	a.done.Go(func() { a.every(loopCtx, a.opts.ReportInterval, func(ctx context.Context) { _ = a.Flush(ctx) }) })
+	return err
+}
+
+func (a *Agent) every(ctx context.Context, interval time.Duration, f func(context.Context)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f(ctx)
+		}
+	}
+}
+
+// Poll fetches the config once and applies it if it changed. On a fetch
+// error, or an invalid config, the proxy keeps the config it has.
+func (a *Agent) Poll(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, a.opts.CallTimeout)
+	defer cancel()
+	c, err := a.source.Fetch(ctx)
+	if err != nil {
+		a.log.Warn("dark launch config: fetch failed; keeping the current config", "error", err)
+		return fmt.Errorf("fetch dark launch config: %w", err)
+	}
+	current, ok := a.proxy.Config()
+	if ok && reflect.DeepEqual(current, c) {
+		a.setConfigError("")
+		return nil
+	}
+	if err := c.Validate(); err != nil {
+		a.log.Error("dark launch config refused; keeping the current config", "error", err)
+		a.setConfigError(err.Error())
+		return err
+	}
+	if ok && current.Revision != c.Revision {
+		// Close the period under the old revision before switching.
+		a.mu.Lock()
+		a.cut(a.opts.Now(), current)
+		a.mu.Unlock()
+	}
+	if err := a.proxy.SetConfig(c); err != nil {
+		a.setConfigError(err.Error())
+		return err
+	}
+	a.setConfigError("")
+	return nil
+}
+
+func (a *Agent) setConfigError(msg string) {
+	a.mu.Lock()
+	a.configError = msg
+	a.mu.Unlock()
+}
+
+// cut ends the current period: it takes the proxy's figures into a new
+// pending report. a.mu is held.
+func (a *Agent) cut(now time.Time, c Config) Report {
+	a.seq++
+	r := Report{
+		DarkLaunch:  c.Name,
+		Revision:    c.Revision,
+		Instance:    a.opts.Instance,
+		Sequence:    a.seq,
+		From:        a.from.UTC(),
+		To:          now.UTC(),
+		ConfigError: a.configError,
+		Stats:       a.proxy.Stats().Swap(),
+	}
+	if r.DarkLaunch == "" {
+		r.DarkLaunch = a.opts.DarkLaunch
+	}
+	a.from = now
+	a.pending = append(a.pending, r)
+	if len(a.pending) > a.opts.MaxPending {
+		first, second := &a.pending[0], a.pending[1]
+		first.Stats.Merge(second.Stats, a.proxy.opts.MaxSamples)
+		first.To = second.To
+		a.pending = append(a.pending[:1], a.pending[2:]...)
+	}
+	if a.opts.Publisher != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), a.opts.CallTimeout)
+		if err := a.opts.Publisher.Publish(ctx, r); err != nil {
+			a.log.Warn("dark launch stats: publish failed", "error", err)
+		}
+		cancel()
+	}
+	return r
+}
+
+// Flush ends the current period and delivers every pending report, oldest
+// first, stopping at the first failure (the rest are kept). A report is
+// made every period, empty or not: it tells the engine the proxy is up.
+func (a *Agent) Flush(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c, _ := a.proxy.Config()
+	a.cut(a.opts.Now(), c)
+	for len(a.pending) > 0 {
+		callCtx, cancel := context.WithTimeout(ctx, a.opts.CallTimeout)
+		err := a.reporter.Report(callCtx, a.pending[0])
+		cancel()
+		if err != nil {
+			a.log.Warn("dark launch stats: report failed; kept for the next attempt", "pending", len(a.pending), "error", err)
+			return fmt.Errorf("report dark launch stats: %w", err)
+		}
+		a.pending = a.pending[1:]
+	}
+	return nil
+}
+
+// Pending returns the number of reports not yet delivered.
+func (a *Agent) Pending() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.pending)
+}
+
+// Close stops polling and reporting, closes the proxy (waiting for its
+// copies in flight until ctx ends), and delivers a last report with what
+// they added. It returns the first error of those steps.
+func (a *Agent) Close(ctx context.Context) error {
+	a.mu.Lock()
+	stop, started := a.stop, a.started
+	a.started = false
+	a.mu.Unlock()
+	if started {
+		stop()
+		a.done.Wait()
+	}
+	closeErr := a.proxy.Close(ctx)
+	flushCtx := ctx
+	if ctx.Err() != nil {
+		// The drain used the time up; still try once to deliver.
+		var cancel context.CancelFunc
+		flushCtx, cancel = context.WithTimeout(context.WithoutCancel(ctx), a.opts.CallTimeout)
+		defer cancel()
+	}
+	return errors.Join(closeErr, a.Flush(flushCtx))
+}

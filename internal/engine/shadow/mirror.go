@@ -1,0 +1,190 @@
+package shadow
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// response is one upstream's answer as the comparison sees it.
+type response struct {
+	status    int
+	header    http.Header
+	body      []byte
+	truncated bool // the body was longer than MaxCompareBytes
+}
+
+// result is the outcome of sending one copy.
+type result struct {
+	resp    *response
+	err     error
+	elapsed time.Duration // to the end of the body, or to the error
+	timeout bool
+}
+
+// hopHeaders are connection-level headers, never copied to another hop
+// (RFC 9110 §7.6.1), as in net/http/httputil.
+var hopHeaders = []string{
+	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+// mirror sends j to dark (and to noise when comparing against one), records
+// the outcome and compares the responses.
+func (p *Proxy) mirror(j *job) {
+	c := j.cfg
+	ctx, cancel := context.WithTimeout(p.workCtx, p.opts.DarkTimeout)
+	defer cancel()
+	header := p.copyHeader(j)
+	keep := j.live != nil // keep bodies only to compare them
+
+	var noise result
+	var wg sync.WaitGroup
+	if keep && c.noise != nil {
+		wg.Go(func() { noise = p.send(ctx, j, c.noise, header, keep) })
+	}
+	dark := p.send(ctx, j, c.dark, header, keep)
+	wg.Wait()
+	if p.workCtx.Err() != nil {
+		return // cut short by Close: not a fact about dark
+	}
+	p.stats.recordDark(dark, false)
+	if !keep || dark.resp == nil {
+		return
+	}
+	var noiseResp *response
+	if c.noise != nil {
+		if noise.resp == nil {
+			// Without the noise instance's answer nothing can be
+			// discounted; comparing anyway would count noise as diffs.
+			p.stats.noiseErrors.Add(1)
+			return
+		}
+		noiseResp = noise.resp
+	}
+	fields, noisy := compareResponses(c, j.live, dark.resp, noiseResp)
+	p.stats.recordComparison(j, fields, noisy)
+}
+
+// copyHeader is the header of a copy: the request's, minus hop-by-hop
+// headers, with the client's address appended to X-Forwarded-For as on the
+// live request, then minus strip_headers. Dark and noise share it,
+// read-only.
+func (p *Proxy) copyHeader(j *job) http.Header {
+	h := j.header
+	for _, v := range h["Connection"] {
+		for name := range strings.SplitSeq(v, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				h.Del(name)
+			}
+		}
+	}
+	for _, name := range hopHeaders {
+		h.Del(name)
+	}
+	h.Del("Content-Length")
+	appendForwardedFor(h, h["X-Forwarded-For"], j.remoteAddr)
+	for name := range j.cfg.strip {
+		h.Del(name)
+	}
+	return h
+}
+
+// send sends the copy to target and reads the whole response, keeping up
+// to MaxCompareBytes of its body when keep is set.
+func (p *Proxy) send(ctx context.Context, j *job, target *url.URL, header http.Header, keep bool) result {
+	u := *target
+	u.Path, u.RawPath = joinURLPath(target, j.uri)
+	u.RawQuery = j.uri.RawQuery
+	var limit int64
+	if keep {
+		limit = p.opts.MaxCompareBytes
+	}
+	return roundTrip(ctx, p.opts.DarkTransport, j.method, u.String(), header, j.body, limit)
+}
+
+// roundTrip sends one request and reads the whole response, keeping its
+// header and up to keep bytes of its body when keep > 0. Redirects are
+// not followed: a 3xx is an answer like any other.
+func roundTrip(ctx context.Context, rt http.RoundTripper, method, rawURL string, header http.Header, body []byte, keep int64) result {
+	var rd io.Reader
+	if len(body) > 0 {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
+	if err != nil {
+		return result{err: err}
+	}
+	if header != nil {
+		req.Header = header
+	}
+	start := time.Now()
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return result{err: err, elapsed: time.Since(start), timeout: isTimeout(ctx, err)}
+	}
+	defer resp.Body.Close()
+	r := &response{status: resp.StatusCode}
+	if keep > 0 {
+		r.header = resp.Header
+		buf := bytes.NewBuffer(make([]byte, 0, min(max(resp.ContentLength, 512), keep)))
+		if _, err = io.Copy(buf, io.LimitReader(resp.Body, keep)); err == nil {
+			r.body = buf.Bytes()
+			var n int64
+			n, err = io.Copy(io.Discard, resp.Body)
+			r.truncated = n > 0
+		}
+	} else {
+		_, err = io.Copy(io.Discard, resp.Body)
+	}
+	elapsed := time.Since(start)
+	if err != nil {
+		return result{err: err, elapsed: elapsed, timeout: isTimeout(ctx, err)}
+	}
+	return result{resp: r, elapsed: elapsed}
+}
+
+// isTimeout reports whether err comes from the copy's deadline or a
+// transport timeout.
+func isTimeout(ctx context.Context, err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// joinURLPath joins the request path under the upstream's base path, as
+// net/http/httputil does for its reverse proxies.
+func joinURLPath(a, b *url.URL) (path, rawpath string) {
+	if a.RawPath == "" && b.RawPath == "" {
+		return singleJoiningSlash(a.Path, b.Path), ""
+	}
+	apath, bpath := a.EscapedPath(), b.EscapedPath()
+	aslash, bslash := strings.HasSuffix(apath, "/"), strings.HasPrefix(bpath, "/")
+	switch {
+	case aslash && bslash:
+		return a.Path + b.Path[1:], apath + bpath[1:]
+	case !aslash && !bslash:
+		return a.Path + "/" + b.Path, apath + "/" + bpath
+	}
+	return a.Path + b.Path, apath + bpath
+}
+
+func singleJoiningSlash(a, b string) string {
+	aslash, bslash := strings.HasSuffix(a, "/"), strings.HasPrefix(b, "/")
+	switch {
+	case aslash && bslash:
+		return a + b[1:]
+	case !aslash && !bslash:
+		return a + "/" + b
+	}
+	return a + b
+}

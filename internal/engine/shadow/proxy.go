@@ -1,0 +1,605 @@
+package shadow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/jsonpath"
+)
+
+// Defaults of Options.
+const (
+	DefaultQueueSize       = 1024
+	DefaultQueueBytes      = 64 << 20
+	DefaultWorkers         = 32
+	DefaultMaxBodyBytes    = 64 << 10
+	DefaultMaxCompareBytes = 256 << 10
+	DefaultDarkTimeout     = 5 * time.Second
+	DefaultMaxSamples      = 10
+)
+
+// Options tune a Proxy. The zero value is usable: every zero field takes
+// its default.
+type Options struct {
+	// Fallback is the live URL the proxy forwards to, without mirroring,
+	// while it has no config. Empty, requests get 503 until the first
+	// SetConfig (the proxy has nowhere to forward them).
+	Fallback string
+	// QueueSize bounds the number of copies waiting for a worker
+	// (default 1024); QueueBytes bounds the memory they hold, request and
+	// live response bodies included, queued or being sent (default
+	// 64 MiB). A copy that does not fit is dropped and counted.
+	QueueSize  int
+	QueueBytes int64
+	// Workers bounds the copies sent to dark at once (default 32). Each
+	// also waits for the noise instance when there is one.
+	Workers int
+	// MaxBodyBytes is the largest request body that is mirrored (default
+	// 64 KiB); a larger one is counted as skipped, and streams to live
+	// as any other.
+	MaxBodyBytes int64
+	// MaxCompareBytes is how much of each response body is kept for the
+	// comparison (default 256 KiB); bodies longer than that are compared
+	// by status and headers only.
+	MaxCompareBytes int64
+	// DarkTimeout bounds each copy, from sending it to reading the whole
+	// response (default 5 s); copies that take longer count as timeouts.
+	DarkTimeout time.Duration
+	// MaxSamples is the number of sample diffs kept per report (default
+	// 10).
+	MaxSamples int
+	// LiveTransport and DarkTransport carry the live requests and the
+	// copies (to dark and noise). Defaults: transports with pooled
+	// keep-alive connections, no transparent compression, and for dark
+	// a response header timeout of DarkTimeout.
+	LiveTransport http.RoundTripper
+	DarkTransport http.RoundTripper
+	// Logger receives live upstream errors and config changes (default:
+	// discarded).
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.QueueSize <= 0 {
+		o.QueueSize = DefaultQueueSize
+	}
+	if o.QueueBytes <= 0 {
+		o.QueueBytes = DefaultQueueBytes
+	}
+	if o.Workers <= 0 {
+		o.Workers = DefaultWorkers
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.MaxCompareBytes <= 0 {
+		o.MaxCompareBytes = DefaultMaxCompareBytes
+	}
+	if o.DarkTimeout <= 0 {
+		o.DarkTimeout = DefaultDarkTimeout
+	}
+	if o.MaxSamples <= 0 {
+		o.MaxSamples = DefaultMaxSamples
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.LiveTransport == nil {
+		o.LiveTransport = newTransport(0, 0)
+	}
+	if o.DarkTransport == nil {
+		o.DarkTransport = newTransport(o.Workers, o.DarkTimeout)
+	}
+	return o
+}
+
+// newTransport returns a transport for one upstream per config: many idle
+// connections per host (the default of 2 would redial under load), and
+// bodies passed through as they are, compressed or not.
+func newTransport(idlePerHost int, headerTimeout time.Duration) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DisableCompression = true
+	t.MaxIdleConns = 0
+	t.MaxIdleConnsPerHost = 256
+	if idlePerHost > 0 {
+		t.MaxIdleConnsPerHost = idlePerHost * 2 // dark and noise may share a host
+	}
+	t.ResponseHeaderTimeout = headerTimeout
+	return t
+}
+
+// Proxy forwards every request to the live upstream and copies a sample to
+// the dark one. See the package documentation for what it guarantees the
+// live path. It is safe for concurrent use.
+type Proxy struct {
+	opts     Options
+	cfg      atomic.Pointer[compiled]
+	fallback *compiled
+	stats    *Stats
+	log      *slog.Logger
+
+	queue      chan *job
+	queueBytes atomic.Int64 // bytes held by queued and running copies
+	pending    atomic.Int64 // queued and running copies
+	closing    atomic.Bool
+
+	workCtx    context.Context // cancelled when Close gives up waiting
+	cancelWork context.CancelFunc
+	quit       chan struct{}
+	workers    sync.WaitGroup
+	closeOnce  sync.Once
+}
+
+// NewProxy returns a proxy with no config: until SetConfig it forwards to
+// opts.Fallback without mirroring, or answers 503 if there is none. Its
+// workers run until Close.
+func NewProxy(opts Options) (*Proxy, error) {
+	opts = opts.withDefaults()
+	p := &Proxy{
+		opts:  opts,
+		stats: NewStats(opts.MaxSamples),
+		log:   opts.Logger,
+		queue: make(chan *job, opts.QueueSize),
+		quit:  make(chan struct{}),
+	}
+	p.workCtx, p.cancelWork = context.WithCancel(context.Background())
+	if opts.Fallback != "" {
+		u, err := parseUpstream(opts.Fallback)
+		if err != nil {
+			return nil, fmt.Errorf("fallback live URL: %w", err)
+		}
+		p.fallback = &compiled{live: u}
+		p.fallback.rp = p.reverseProxy(u)
+	}
+	for range opts.Workers {
+		p.workers.Go(p.work)
+	}
+	return p, nil
+}
+
+// Stats returns the proxy's figures, which Stats.Swap reads and resets.
+func (p *Proxy) Stats() *Stats { return p.stats }
+
+// SetConfig validates c and, if it is valid, makes it the config of the
+// requests that start from now on; requests in flight finish with the
+// config they started with, and no connection is dropped. An invalid c is
+// refused and the previous config stays.
+func (p *Proxy) SetConfig(c Config) error {
+	cc, err := p.compile(c)
+	if err != nil {
+		return err
+	}
+	p.cfg.Store(cc)
+	p.log.Info("dark launch config applied", "dark_launch", c.Name, "revision", string(c.Revision),
+		"mirror_percent", c.MirrorPercent, "paused", c.Paused)
+	return nil
+}
+
+// Config returns the current config, and false while there is none.
+func (p *Proxy) Config() (Config, bool) {
+	c := p.cfg.Load()
+	if c == nil {
+		return Config{}, false
+	}
+	return c.cfg, true
+}
+
+// compiled is a validated Config in the form the hot path reads.
+type compiled struct {
+	cfg               Config
+	live, dark, noise *url.URL
+	rp                *httputil.ReverseProxy
+	// threshold: a request is sampled when a uniform draw in [0, 100000)
+	// is below it (mirror_percent in thousandths of a percent).
+	threshold     uint64
+	methods       []string
+	strip         map[string]bool // canonical names
+	ignoreHeaders map[string]bool // canonical names, defaults included
+	redact        map[string]bool // canonical names
+	ignorePaths   []jsonpath.Path
+}
+
+func (p *Proxy) compile(c Config) (*compiled, error) {
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid dark launch config: %w", err)
+	}
+	cc := &compiled{cfg: c, methods: c.Methods}
+	cc.live, _ = parseUpstream(c.LiveURL)
+	cc.dark, _ = parseUpstream(c.DarkURL)
+	if c.Compare.NoiseURL != "" {
+		cc.noise, _ = parseUpstream(c.Compare.NoiseURL)
+	}
+	if len(cc.methods) == 0 {
+		cc.methods = DefaultMethods
+	}
+	if !c.Paused {
+		cc.threshold = uint64(c.MirrorPercent*1000 + 0.5)
+	}
+	cc.strip = canonicalSet(c.StripHeaders)
+	cc.ignoreHeaders = canonicalSet(append(append([]string(nil), IgnoredHeaders...), c.Compare.IgnoreHeaders...))
+	cc.redact = canonicalSet(append(append([]string(nil), RedactedHeaders...), c.StripHeaders...))
+	for _, e := range c.Compare.IgnoreJSONPaths {
+		cc.ignorePaths = append(cc.ignorePaths, jsonpath.MustParse(e))
+	}
+	cc.rp = p.reverseProxy(cc.live)
+	return cc, nil
+}
+
+func canonicalSet(names []string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[http.CanonicalHeaderKey(n)] = true
+	}
+	return m
+}
+
+// sampled draws whether one request is copied. math/rand/v2's top-level
+// functions use a per-thread generator: no lock on the hot path.
+func (c *compiled) sampled() bool {
+	switch {
+	case c.threshold == 0:
+		return false
+	case c.threshold >= 100000:
+		return true
+	default:
+		return rand.Uint64N(100000) < c.threshold
+	}
+}
+
+func (c *compiled) mirrors(method string) bool {
+	for _, m := range c.methods {
+		if m == method {
+			return true
+		}
+	}
+	return false
+}
+
+// captureKey carries a sampled request's *capture through the reverse proxy.
+type captureKey struct{}
+
+// reverseProxy forwards to live: path joined under the live URL's path,
+// Host set to the live host, the inbound X-Forwarded-* and Forwarded
+// headers kept as they came (a proxy behind a load balancer must not
+// overwrite them) and the client's address appended to X-Forwarded-For.
+func (p *Proxy) reverseProxy(live *url.URL) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(live)
+			forwardHeaders(pr.In, pr.Out.Header)
+		},
+		Transport:      p.opts.LiveTransport,
+		ModifyResponse: p.captureResponse,
+		ErrorHandler:   p.liveError,
+		ErrorLog:       slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// forwardHeaders copies the forwarding headers of in to out and appends
+// in's client address to X-Forwarded-For.
+func forwardHeaders(in *http.Request, out http.Header) {
+	for _, h := range []string{"Forwarded", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+		if v, ok := in.Header[h]; ok {
+			out[h] = v
+		}
+	}
+	appendForwardedFor(out, in.Header["X-Forwarded-For"], in.RemoteAddr)
+}
+
+// appendForwardedFor sets h's X-Forwarded-For to xff followed by the IP
+// of remoteAddr.
+func appendForwardedFor(h http.Header, xff []string, remoteAddr string) {
+	ip, _, err := net.SplitHostPort(remoteAddr)
+	switch {
+	case err != nil && len(xff) > 0:
+		h["X-Forwarded-For"] = xff
+	case err != nil:
+	case len(xff) > 0:
+		h.Set("X-Forwarded-For", strings.Join(xff, ", ")+", "+ip)
+	default:
+		h.Set("X-Forwarded-For", ip)
+	}
+}
+
+// ServeHTTP forwards r to live and writes live's response. When r is
+// sampled, its copy goes to dark after live has answered, from a worker.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := p.cfg.Load()
+	if c == nil {
+		if c = p.fallback; c == nil {
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "progressive shadow: no dark launch config yet (the engine has not been reached) and no fallback live URL, so there is nowhere to forward this request", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	if c.threshold == 0 || !c.mirrors(r.Method) || isUpgrade(r) || p.closing.Load() || !c.sampled() {
+		c.rp.ServeHTTP(w, r)
+		return
+	}
+	p.serveSampled(c, w, r)
+}
+
+// isUpgrade reports whether r asks to switch protocols (websockets):
+// such requests are forwarded and never mirrored.
+func isUpgrade(r *http.Request) bool {
+	for _, v := range r.Header["Connection"] {
+		for tok := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
+				return true
+			}
+		}
+	}
+	return r.Header.Get("Upgrade") != ""
+}
+
+// serveSampled forwards r to live while keeping what its copy needs: the
+// request body (up to MaxBodyBytes) and, for the comparison, live's
+// status, headers and body (up to MaxCompareBytes), teed as they stream.
+func (p *Proxy) serveSampled(c *compiled, w http.ResponseWriter, r *http.Request) {
+	// With the queue already full the copy would be dropped: spare the
+	// capture.
+	if len(p.queue) >= cap(p.queue) {
+		p.stats.dropped.Add(1)
+		c.rp.ServeHTTP(w, r)
+		return
+	}
+	if r.ContentLength > p.opts.MaxBodyBytes {
+		p.stats.skipped.Add(1)
+		c.rp.ServeHTTP(w, r)
+		return
+	}
+	capt := &capture{compare: c.cfg.Compare.Enabled, max: p.opts.MaxCompareBytes}
+	out := r.WithContext(context.WithValue(r.Context(), captureKey{}, capt))
+	var body *bodyTee
+	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+		body = newBodyTee(r.Body, r.ContentLength, p.opts.MaxBodyBytes)
+		out.Body = body
+	}
+	c.rp.ServeHTTP(w, out)
+
+	var reqBody []byte
+	if body != nil {
+		var ok bool
+		if reqBody, ok = body.result(); !ok {
+			// Too large, or live answered before reading all of it: a
+			// partial copy would not be the same request.
+			p.stats.skipped.Add(1)
+			return
+		}
+	}
+	uri := *r.URL
+	j := &job{
+		cfg:        c,
+		method:     r.Method,
+		uri:        &uri,
+		header:     r.Header.Clone(),
+		remoteAddr: r.RemoteAddr,
+		body:       reqBody,
+	}
+	if c.cfg.Compare.Enabled && capt.ok() {
+		j.live = &response{status: capt.status, header: capt.header, body: capt.buf, truncated: capt.over}
+	}
+	p.enqueue(j)
+}
+
+// liveError answers 502 when live cannot be reached; the client closing
+// the request is not logged.
+func (p *Proxy) liveError(w http.ResponseWriter, r *http.Request, err error) {
+	if capt, ok := r.Context().Value(captureKey{}).(*capture); ok {
+		capt.failed = true
+	}
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	}
+	p.log.Warn("live upstream error", "method", r.Method, "path", r.URL.Path, "error", err)
+	w.WriteHeader(http.StatusBadGateway)
+}
+
+// captureResponse is ModifyResponse: for sampled requests it keeps live's
+// status and headers and tees the body as the reverse proxy copies it to
+// the client.
+func (p *Proxy) captureResponse(resp *http.Response) error {
+	capt, ok := resp.Request.Context().Value(captureKey{}).(*capture)
+	if !ok || !capt.compare {
+		return nil
+	}
+	capt.status = resp.StatusCode
+	capt.header = resp.Header.Clone()
+	if resp.ContentLength > 0 {
+		capt.buf = make([]byte, 0, min(resp.ContentLength, capt.max))
+	}
+	capt.body = resp.Body
+	resp.Body = capt
+	return nil
+}
+
+// capture is a sampled request's view of live's response. The reverse
+// proxy reads it on the handler's goroutine, which then reads the result:
+// no lock is needed.
+type capture struct {
+	compare bool
+	max     int64
+
+	status int
+	header http.Header
+	body   io.ReadCloser
+	buf    []byte
+	over   bool // more than max bytes came
+	eof    bool // the whole body came
+	failed bool // live could not be reached or broke off
+}
+
+func (c *capture) Read(b []byte) (int, error) {
+	n, err := c.body.Read(b)
+	if n > 0 && !c.over {
+		if room := c.max - int64(len(c.buf)); int64(n) > room {
+			c.buf = append(c.buf, b[:room]...)
+			c.over = true
+		} else {
+			c.buf = append(c.buf, b[:n]...)
+		}
+	}
+	if errors.Is(err, io.EOF) {
+		c.eof = true
+	}
+	return n, err
+}
+
+func (c *capture) Close() error { return c.body.Close() }
+
+// ok reports whether live's whole response came through.
+func (c *capture) ok() bool { return c.header != nil && c.eof && !c.failed }
+
+// bodyTee copies a request body into a buffer, up to max bytes, as the
+// transport reads it (on the transport's goroutine, hence the lock).
+type bodyTee struct {
+	rc            io.ReadCloser
+	contentLength int64
+	max           int64
+
+	mu   sync.Mutex
+	buf  []byte
+	n    int64 // bytes read so far
+	over bool
+	eof  bool
+}
+
+func newBodyTee(rc io.ReadCloser, contentLength, max int64) *bodyTee {
+	t := &bodyTee{rc: rc, contentLength: contentLength, max: max}
+	if contentLength > 0 {
+		t.buf = make([]byte, 0, contentLength)
+	}
+	return t
+}
+
+func (t *bodyTee) Read(b []byte) (int, error) {
+	n, err := t.rc.Read(b)
+	t.mu.Lock()
+	t.n += int64(n)
+	if n > 0 && !t.over {
+		if t.n > t.max {
+			t.over, t.buf = true, nil
+		} else {
+			t.buf = append(t.buf, b[:n]...)
+		}
+	}
+	if errors.Is(err, io.EOF) {
+		t.eof = true
+	}
+	t.mu.Unlock()
+	return n, err
+}
+
+func (t *bodyTee) Close() error { return t.rc.Close() }
+
+// result returns the body when all of it was read and it fits. A body of
+// known length counts as complete once that many bytes came, even if the
+// transport has not yet read the end of stream.
+func (t *bodyTee) result() ([]byte, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	complete := t.eof || (t.contentLength > 0 && t.n == t.contentLength)
+	if t.over || !complete {
+		t.over, t.buf = true, nil // later reads keep nothing
+		return nil, false
+	}
+	return t.buf, true
+}
+
+// job is one copy waiting for, or held by, a worker.
+type job struct {
+	cfg        *compiled
+	method     string
+	uri        *url.URL
+	header     http.Header
+	remoteAddr string
+	body       []byte
+	live       *response // nil: nothing to compare with
+}
+
+// size estimates the memory a job holds.
+func (j *job) size() int64 {
+	n := int64(len(j.body)) + 512
+	for k, vs := range j.header {
+		n += int64(len(k))
+		for _, v := range vs {
+			n += int64(len(v))
+		}
+	}
+	if j.live != nil {
+		n += int64(cap(j.live.body)) + 512
+	}
+	return n
+}
+
+// enqueue hands j to the workers, or drops it when the queue or its byte
+// budget is full. It never blocks.
+func (p *Proxy) enqueue(j *job) {
+	size := j.size()
+	if p.queueBytes.Add(size) > p.opts.QueueBytes {
+		p.queueBytes.Add(-size)
+		p.stats.dropped.Add(1)
+		return
+	}
+	p.pending.Add(1)
+	select {
+	case p.queue <- j:
+	default:
+		p.pending.Add(-1)
+		p.queueBytes.Add(-size)
+		p.stats.dropped.Add(1)
+	}
+}
+
+func (p *Proxy) work() {
+	for {
+		select {
+		case j := <-p.queue:
+			p.mirror(j)
+			p.queueBytes.Add(-j.size())
+			p.pending.Add(-1)
+		case <-p.quit:
+			return
+		}
+	}
+}
+
+// Close stops copying new requests (they are still forwarded to live) and
+// waits for the copies queued or in flight until ctx ends; then it cancels
+// what is left, stops the workers and returns ctx's error. Copies cut
+// short by Close are not counted. Close is for shutdown: call it after
+// the HTTP server has stopped taking requests.
+func (p *Proxy) Close(ctx context.Context) error {
+	var err error
+	p.closeOnce.Do(func() {
+		p.closing.Store(true)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+	wait:
+		for p.pending.Load() > 0 {
+			select {
+			case <-ctx.Done():
+				err = ctx.Err()
+				break wait
+			case <-tick.C:
+			}
+		}
+		p.cancelWork()
+		close(p.quit)
+		p.workers.Wait()
+	})
+	return err
+}
