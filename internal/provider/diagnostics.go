@@ -3,6 +3,7 @@ package provider
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -62,10 +63,14 @@ func addError(diags *diag.Diagnostics, c *client.Client, action string, err erro
 
 // mapAttributes are the schema's map attributes: a pointer segment after
 // one of them is a map key.
-var mapAttributes = map[string]bool{"variants": true, "weights": true}
+var mapAttributes = map[string]bool{"variants": true, "weights": true, "dimensions": true}
+
+// blockNames are the API's plural list names whose schema block is singular
+// and repeated (`stage { }` for "stages").
+var blockNames = map[string]string{"stages": "stage", "metrics": "metric", "http_headers": "http_header"}
 
 // pointerPath turns a JSON Pointer over snake_case names into the matching
-// attribute path; the schema uses the same names.
+// attribute path; the schema uses the same names, but for blockNames.
 func pointerPath(ptr string) path.Path {
 	p := path.Empty()
 	prev := ""
@@ -80,6 +85,8 @@ func pointerPath(ptr string) path.Path {
 			p = p.AtMapKey(seg)
 		case err == nil && strconv.Itoa(n) == seg:
 			p = p.AtListIndex(n)
+		case blockNames[seg] != "":
+			p = p.AtName(blockNames[seg])
 		default:
 			p = p.AtName(seg)
 		}
@@ -88,14 +95,19 @@ func pointerPath(ptr string) path.Path {
 	return p
 }
 
-// addValidationErrors reports the engine's validation rules on attributes.
-func addValidationErrors(diags *diag.Diagnostics, err error) {
+// addValidationErrors reports the engine's validation rules on attributes,
+// but for pointers ending in one of skip (which the schema's own validators
+// already report).
+func addValidationErrors(diags *diag.Diagnostics, err error, skip ...string) {
 	var ve *model.ValidationError
 	if !errors.As(err, &ve) {
 		diags.AddError("Invalid Configuration", err.Error())
 		return
 	}
 	for _, f := range ve.Fields {
+		if slices.ContainsFunc(skip, func(s string) bool { return strings.HasSuffix(f.Pointer, s) }) {
+			continue
+		}
 		diags.AddAttributeError(pointerPath(f.Pointer), "Invalid Value", capitalize(f.Detail)+".")
 	}
 }

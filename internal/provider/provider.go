@@ -121,6 +121,7 @@ func (p *progressiveProvider) Resources(context.Context) []func() resource.Resou
 		NewToggleResource,
 		NewEnvironmentResource,
 		NewReleaseResource,
+		NewCanaryPolicyResource,
 	}
 }
 

@@ -63,6 +63,7 @@ func (r *releaseResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 	fromState := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The business act of releasing: which slot of a `progressive_release_environment` customers get. Changing `slot` (or `trigger` while `slot` is not active) starts a release that the engine runs: check the slot, shift traffic, bake while watching `rollback_alarms`, and roll back by itself when one fires. " +
+			"Under the environment's `canary_policy` it goes stage by stage with the policy's gates instead, and the plan warns with the stages and the minimum duration. " +
 			"It can live in another workspace than the environment. An environment has at most one release resource.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The latest release attempt's ID (empty before the first).", PlanModifiers: fromState},
@@ -74,7 +75,7 @@ func (r *releaseResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Validators: []validator.String{stringvalidator.OneOf(model.SlotBlue, model.SlotGreen)}},
 			"trigger": schema.StringAttribute{Optional: true, MarkdownDescription: "Free text; a change starts a new attempt while `slot` is not active, for example a retry after a rollback (use the version of the fix)."},
 			"wait_for": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("start"),
-				MarkdownDescription: "`start` (default): apply returns once the checks passed and the first shift is verified. `completion`: apply waits until the release is released, rolled back or failed.",
+				MarkdownDescription: "`start` (default): apply returns once the checks passed and the first shift is verified. `completion`: apply waits until the release is released, rolled back or failed, or waits at a manual stage of its canary policy (then apply returns with a warning: approve with `progressive promote <environment>`).",
 				Validators:          []validator.String{stringvalidator.OneOf("start", "completion")}},
 			"status":      schema.StringAttribute{Computed: true, MarkdownDescription: "`idle`, `progressing`, `paused`, `released`, `rolled_back` or `failed`.", PlanModifiers: fromState},
 			"message":     schema.StringAttribute{Computed: true, MarkdownDescription: "What happened, for a person: for a rollback, which gate with its value and bound.", PlanModifiers: fromState},
@@ -139,6 +140,47 @@ func (r *releaseResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	}
 	for _, attr := range []string{"id", "status", "message", "started_at", "finished_at"} {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(attr), types.StringUnknown())...)
+	}
+	r.warnPolicy(ctx, &plan, &resp.Diagnostics)
+}
+
+// warnPolicy says, on a plan that starts a release under a canary policy,
+// what the release will do: its stages and its minimum duration (as a
+// warning: Terraform has no informational diagnostics), and which stages
+// bake for less than the environment's Route 53 TTL. An environment or
+// policy that the engine does not have yet (created by the same apply) has
+// nothing to say.
+func (r *releaseResource) warnPolicy(ctx context.Context, plan *releaseModel, diags *diag.Diagnostics) {
+	if plan.Slot.IsUnknown() {
+		return
+	}
+	project, name := r.project(plan), plan.Environment.ValueString()
+	env, err := r.data.client.GetEnvironment(ctx, project, name)
+	if err != nil {
+		tflog.Debug(ctx, "no canary policy summary: environment not read", map[string]any{"environment": name, "error": err.Error()})
+		return
+	}
+	if env.CanaryPolicy == "" || env.ActiveSlot == plan.Slot.ValueString() {
+		return // no policy, or no release: the slot already serves
+	}
+	policy, err := r.data.client.GetCanaryPolicy(ctx, project, env.CanaryPolicy)
+	if err != nil {
+		tflog.Debug(ctx, "no canary policy summary: policy not read", map[string]any{"policy": env.CanaryPolicy, "error": err.Error()})
+		return
+	}
+	diags.AddWarning("Release Runs Canary Policy", fmt.Sprintf("release of %s runs canary policy %s: %s", name, policy.Name, policy.Summary))
+	r53 := env.Route53
+	if r53 == nil {
+		return
+	}
+	ttl := time.Duration(r53.TTL) * time.Second
+	for _, st := range policy.Stages {
+		if bake := time.Duration(st.BakeTime); bake < ttl {
+			diags.AddWarning("Canary Stage Shorter Than DNS TTL", fmt.Sprintf(
+				"Stage %q of canary policy %q bakes %s, less than the %s TTL of environment %q's Route 53 record: resolvers that cached the previous answer keep it that long, so the stage's gates judge little of its traffic.\n\n"+
+					"Set the stage's bake_time to at least the TTL, or lower the record's TTL.",
+				st.Name, policy.Name, model.ShortDuration(bake), model.ShortDuration(ttl), name))
+		}
 	}
 }
 
@@ -231,7 +273,27 @@ func (r *releaseResource) reached(waitFor string, rel wire.Release) bool {
 	if c.Phase.Terminal() {
 		return true
 	}
+	if c.AwaitingApproval {
+		return true // a manual stage: waiting for completion would wait for a person
+	}
 	return waitFor == "start" && !c.FirstShiftVerifiedAt.IsZero()
+}
+
+// awaitingApproval warns that the attempt this apply started waits at a
+// manual stage for `progressive promote`.
+func awaitingApproval(diags *diag.Diagnostics, rel wire.Release, prevID string) {
+	c := rel.Current
+	if c == nil || !c.AwaitingApproval || c.ID == prevID {
+		return
+	}
+	stage := fmt.Sprintf("stage %d", c.StageIndex+1)
+	if stages := c.Stages(); c.StageIndex < len(stages) {
+		stage = fmt.Sprintf("stage %d of %d (%q, %d%% of traffic on the %s slot)", c.StageIndex+1, len(stages), stages[c.StageIndex].Name, stages[c.StageIndex].TrafficPercent, c.TargetSlot)
+	}
+	diags.AddWarning("Release Awaits Approval", fmt.Sprintf(
+		"Release %s of %q is baked at %s, a manual stage, and waits for approval; the engine holds its weights and keeps checking the gates until then.\n\n"+
+			"Approve it with `progressive promote %s`, or stop it with `progressive abort %s`. Apply returned instead of waiting for a person.",
+		c.ID, rel.Environment, stage, rel.Environment, rel.Environment))
 }
 
 // outcome turns a failed or rolled-back attempt that this apply started
@@ -279,6 +341,7 @@ func (r *releaseResource) apply(ctx context.Context, plan *releaseModel, version
 	}
 	if !diags.HasError() {
 		outcome(diags, rel, prevID)
+		awaitingApproval(diags, rel, prevID)
 	}
 }
 

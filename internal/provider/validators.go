@@ -50,8 +50,12 @@ func descriptionValidator() validator.String {
 	}
 }
 
+// capitalize starts a sentence with a capital letter, unless it starts with
+// an attribute name ("traffic_percent 5 is …"), which is written as in the
+// configuration.
 func capitalize(s string) string {
-	if s == "" {
+	first, _, _ := strings.Cut(s, " ")
+	if s == "" || strings.Contains(first, "_") {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
