@@ -1,6 +1,7 @@
 package provider_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -8,9 +9,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 
+	cw "github.com/progressive-delivery/terraform-provider-progressive/internal/engine/analysis/cloudwatch"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/testenv"
 )
 
@@ -43,6 +48,17 @@ func TestAccExamples(t *testing.T) {
 	lb.RegisterTarget(t, lb.BlueTG, "10.0.1.10")
 	lb.RegisterTarget(t, lb.GreenTG, "10.0.1.20")
 	zone := testenv.NewZone(t)
+	// The canary policy's alarms must exist: the engine refuses unknown ones.
+	cwc := cw.NewClient(testenv.AWSConfig(t))
+	for _, name := range []string{"checkout-5xx", "checkout-p99-latency"} {
+		if _, err := cwc.PutMetricAlarm(context.Background(), &cloudwatch.PutMetricAlarmInput{
+			AlarmName: aws.String(name), MetricName: aws.String("HTTPCode_Target_5XX_Count"), Namespace: aws.String("AWS/ApplicationELB"),
+			Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(10),
+			ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	slots := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("ok v41 v42"))
 	}))
