@@ -47,12 +47,15 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if t, err := c.Traffic(ctx, *project, env); err == nil {
 			live = &t
 		}
-		frame := renderWatch(env, rel, live, time.Now())
+		var frame string
+		if tty {
+			frame = renderWatch(env, rel, live, time.Now())
+		} else {
+			frame = watchLine(rel)
+		}
 		if frame != last {
 			if tty {
 				fmt.Fprint(stdout, "\x1b[H\x1b[2J")
-			} else if last != "" {
-				fmt.Fprintln(stdout)
 			}
 			fmt.Fprint(stdout, frame)
 			last = frame
@@ -82,6 +85,35 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// watchLine is the output when stdout is not a terminal (a log, CI): one
+// line whenever the stage, phase, weights or a gate's state changes, not on
+// every second of bake.
+func watchLine(rel wire.Release) string {
+	cur := rel.Current
+	if cur == nil {
+		return fmt.Sprintf("no release yet; customers get the %s slot\n", rel.Slot)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", cur.ID, cur.Phase)
+	if stages := cur.Stages(); len(stages) > 0 {
+		i := min(max(cur.StageIndex, 0), len(stages)-1)
+		fmt.Fprintf(&b, " stage %d/%d %s", i+1, len(stages), stages[i].Name)
+	}
+	fmt.Fprintf(&b, " at %s", cur.IntendedWeights)
+	for _, g := range cur.Gates {
+		if g.State != model.GateOK {
+			fmt.Fprintf(&b, "; %s %s %s (%s)", g.Kind, g.Name, gateMark(g.State), g.Value)
+		}
+	}
+	if cur.AwaitingApproval {
+		fmt.Fprintf(&b, "; waiting for approval: progressive promote %s", cur.Environment)
+	}
+	if cur.Phase.Terminal() {
+		fmt.Fprintf(&b, ": %s", cur.Message)
+	}
+	return b.String() + "\n"
 }
 
 // renderWatch draws one frame of `progressive watch`.

@@ -504,7 +504,7 @@ func (m *machine) bake() {
 		m.r.AwaitingApproval = true
 		m.r.Message = fmt.Sprintf("stage %s baked; waiting for promote (manual approval): progressive promote %s", st.Name, m.r.Environment)
 	default:
-		m.r.Message = fmt.Sprintf("baking %s at %s: %s of %s with gates passing", m.r.TargetSlot, m.r.IntendedWeights, baked, st.BakeTime)
+		m.r.Message = fmt.Sprintf("baking %s at %s: %s of %s with gates passing", m.r.TargetSlot, m.r.IntendedWeights, model.ShortDuration(baked.Truncate(time.Second)), model.ShortDuration(st.BakeTime))
 	}
 	m.readGatesIfDue()
 }
