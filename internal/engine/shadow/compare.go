@@ -15,7 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/jsonpath"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/jsonpath"
 )
 
 // IgnoredHeaders are response headers never compared: they differ between

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/jsonpath"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/jsonpath"
 )
 
 // Config is one dark launch as the proxy runs it: what the engine serves to

@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/jsonpath"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/jsonpath"
 )
 
 // Defaults of Options.

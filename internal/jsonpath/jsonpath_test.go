@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/jsonpath"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/jsonpath"
 )
 
 func TestParseValid(t *testing.T) {
