@@ -69,6 +69,13 @@ type Store interface {
 	// audit event when a.Message says what happened; progress without a
 	// message (bake time accruing) is not audited.
 	SetObjectStatus(ctx context.Context, ref model.Ref, status json.RawMessage, f Fence, a model.Audit) error
+	// UpdateObjectStatus changes an object's status in one transaction:
+	// update gets the current status and returns the new one and an audit
+	// message ("" writes no event; a's actor and time go with it). It is not fenced: it is for figures the
+	// API adds up from reports (dark launches), never for AWS intent.
+	// update may be called again if the transaction is retried; returning
+	// ErrNoChange from it leaves the object as it was.
+	UpdateObjectStatus(ctx context.Context, ref model.Ref, update func(status json.RawMessage) (json.RawMessage, string, error), a model.Audit) error
 
 	// CreateToken stores a token; its name must not be in use by an active token.
 	CreateToken(ctx context.Context, t model.Token, a model.Audit) error
@@ -102,6 +109,9 @@ type Store interface {
 	// wait for it to expire.
 	ReleaseLease(ctx context.Context, l Lease) error
 }
+
+// ErrNoChange, returned by an UpdateObjectStatus update, writes nothing.
+var ErrNoChange = errors.New("no change")
 
 // Lease is one row of the leases table as seen by one holder.
 type Lease struct {

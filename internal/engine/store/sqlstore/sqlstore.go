@@ -518,6 +518,36 @@ func (s *Store) SetObjectStatus(ctx context.Context, ref model.Ref, status json.
 	})
 }
 
+// UpdateObjectStatus is a read-modify-write of an object's status.
+func (s *Store) UpdateObjectStatus(ctx context.Context, ref model.Ref, update func(json.RawMessage) (json.RawMessage, string, error), a model.Audit) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		cur, err := s.getObject(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		next, msg, err := update(cur.Status)
+		if err != nil {
+			return err
+		}
+		if _, err := s.exec(ctx, tx, `UPDATE objects SET status = ? WHERE project = ? AND kind = ? AND name = ?`,
+			string(next), ref.Project, ref.Kind, ref.Name); err != nil {
+			return err
+		}
+		if err := s.bumpRevision(ctx, tx); err != nil {
+			return err
+		}
+		if msg == "" {
+			return nil
+		}
+		return s.appendEvent(ctx, tx, model.Event{Time: a.Time, Project: ref.Project, ObjectKind: ref.Kind, ObjectName: ref.Name,
+			Action: model.ActionStatus, Actor: a.Actor, Message: msg, Before: cur.Status, After: next})
+	})
+	if errors.Is(err, store.ErrNoChange) {
+		return nil
+	}
+	return err
+}
+
 func (s *Store) checkFence(ctx context.Context, tx *sql.Tx, f store.Fence) error {
 	var epoch int64
 	err := s.row(ctx, tx, `SELECT epoch FROM leases WHERE name = ? AND epoch = ? AND expires_at > NOW_MS FOR_SHARE`, f.Lease, f.Epoch).Scan(&epoch)

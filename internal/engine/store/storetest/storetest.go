@@ -29,6 +29,7 @@ func Run(t *testing.T, open Opener) {
 		"ProjectNotEmpty":    testProjectNotEmpty,
 		"Objects":            testObjects,
 		"StatusIsFenced":     testStatusIsFenced,
+		"StatusUpdate":       testStatusUpdate,
 		"Tokens":             testTokens,
 		"BootstrapOnce":      testBootstrapOnce,
 		"Events":             testEvents,
@@ -227,6 +228,41 @@ func testStatusIsFenced(t *testing.T, s store.Store) {
 	}
 	if o := ok(s.GetObject(ctx, ref))(t); string(o.Status) != `{"phase":"baking"}` {
 		t.Fatalf("a fenced write changed the status: %s", o.Status)
+	}
+}
+
+func testStatusUpdate(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	ref := model.Ref{Project: "default", Kind: "thing", Name: "counted"}
+	ok(s.CreateObject(ctx, ref, json.RawMessage(`{}`), audit("a")))(t)
+	rev := ok(s.Revision(ctx))(t)
+	add := func(msg string) func(json.RawMessage) (json.RawMessage, string, error) {
+		return func(cur json.RawMessage) (json.RawMessage, string, error) {
+			var v struct{ N int }
+			_ = json.Unmarshal(cur, &v)
+			v.N++
+			b, _ := json.Marshal(v)
+			return b, msg, nil
+		}
+	}
+	noErr(t, s.UpdateObjectStatus(ctx, ref, add(""), audit("shadow")))
+	noErr(t, s.UpdateObjectStatus(ctx, ref, add("proven"), model.Audit{Actor: "shadow", Time: t0}))
+	noErr(t, s.UpdateObjectStatus(ctx, ref, func(json.RawMessage) (json.RawMessage, string, error) {
+		return json.RawMessage(`{"N":99}`), "ignored", store.ErrNoChange
+	}, audit("shadow")))
+	o := ok(s.GetObject(ctx, ref))(t)
+	if o.Version != 1 || string(o.Status) != `{"N":2}` {
+		t.Fatalf("after two updates and a no-change: version %d status %s", o.Version, o.Status)
+	}
+	if r := ok(s.Revision(ctx))(t); r <= rev {
+		t.Fatalf("a status update did not bump the revision (%d, was %d)", r, rev)
+	}
+	if evs := ok(s.ListEvents(ctx, store.EventFilter{ObjectName: "counted", Actor: "shadow"}))(t); len(evs) != 1 || evs[0].Message != "proven" {
+		t.Fatalf("status events = %+v; want one, for the update with a message", evs)
+	}
+	missing := model.Ref{Project: "default", Kind: "thing", Name: "missing"}
+	if err := s.UpdateObjectStatus(ctx, missing, add(""), audit("shadow")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("update of a missing object: %v", err)
 	}
 }
 
