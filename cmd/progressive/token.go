@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -33,17 +34,19 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	switch args[0] {
 	case "create":
-		f := newFlags("token create", "token create --kind admin|write|sdk --name NAME [flags]", stderr)
-		kind := f.String("kind", "", "admin (everything), write (management API, for Terraform) or sdk (flag evaluation only)")
+		f := newFlags("token create", "token create --kind admin|write|sdk|shadow --name NAME [flags]", stderr)
+		kind := f.String("kind", "", "admin (everything), write (management API, for Terraform), sdk (flag evaluation only) or shadow (progressive shadow: the config and stats of the dark launches it names)")
 		name := f.String("name", "", "a name for the token, shown in the audit log (lower-case letters, digits, hyphens)")
-		project := f.String("project", "", "sdk tokens: the project whose flags they evaluate (default: default)")
+		project := f.String("project", "", "sdk tokens: the project whose flags they evaluate; shadow tokens: the project of their dark launches (default: default)")
+		var darkLaunches stringList
+		f.Var(&darkLaunches, "dark-launch", "shadow tokens: a dark launch the token serves (repeat for several)")
 		allOn := f.Bool("all-on", false, "sdk tokens: every evaluation returns each toggle's on_variant, for acceptance tests of the new code paths")
 		asJSON := f.Bool("json", false, "print the token and its metadata as JSON")
 		connect := clientFlags(f)
 		if err := f.parse(args[1:]); err != nil {
 			return err
 		}
-		spec := model.TokenSpec{Name: *name, Kind: model.TokenKind(*kind), Project: *project, AllOn: *allOn}
+		spec := model.TokenSpec{Name: *name, Kind: model.TokenKind(*kind), Project: *project, AllOn: *allOn, DarkLaunches: darkLaunches}
 		if err := spec.Validate(); err != nil {
 			return err
 		}
@@ -136,5 +139,15 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func runVersion(stdout io.Writer) error {
 	fmt.Fprintln(stdout, "progressive", version.Version)
+	return nil
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(v string) error {
+	*l = append(*l, v)
 	return nil
 }

@@ -543,7 +543,7 @@ func TestMalformedRequests(t *testing.T) {
 		{name: "update: malformed", method: "PUT", path: "/v1/projects/default", body: `{`, status: 400, typ: problem.TypeMalformed},
 		{name: "update: empty body", method: "PUT", path: "/v1/projects/default", headers: []string{"Content-Type", "application/json"}, status: 400, typ: problem.TypeMalformed},
 		{name: "update: wrong content type", method: "PUT", path: "/v1/projects/default", body: `{"description":"x"}`, headers: []string{"Content-Type", "text/plain"}, status: 415, typ: problem.TypeUnsupportedMedia},
-		{name: "token: unknown kind", method: "POST", path: "/v1/tokens", body: `{"name":"x","kind":"root"}`, status: 400, typ: problem.TypeValidation, pointers: []string{"/kind"}, detail: "admin, write or sdk"},
+		{name: "token: unknown kind", method: "POST", path: "/v1/tokens", body: `{"name":"x","kind":"root"}`, status: 400, typ: problem.TypeValidation, pointers: []string{"/kind"}, detail: "admin, write, sdk or shadow"},
 		{name: "token: unknown field", method: "POST", path: "/v1/tokens", body: `{"name":"x","kind":"sdk","secret":"s"}`, status: 400, typ: problem.TypeValidation, pointers: []string{"/secret"}},
 	}
 	for _, c := range cases {

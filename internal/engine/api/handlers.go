@@ -198,7 +198,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	secret := model.NewTokenSecret()
 	a := s.audit(r)
 	t := model.Token{ID: model.NewTokenID(), Name: spec.Name, Kind: spec.Kind, Hash: model.HashToken(secret), Hint: model.TokenHint(secret),
-		CreatedAt: a.Time.UTC().Truncate(time.Millisecond), CreatedBy: a.Actor, Project: spec.Project, AllOn: spec.AllOn}
+		CreatedAt: a.Time.UTC().Truncate(time.Millisecond), CreatedBy: a.Actor, Project: spec.Project, AllOn: spec.AllOn, DarkLaunches: spec.DarkLaunches}
 	if spec.Project != "" {
 		if _, err := s.Store.GetProject(r.Context(), spec.Project); err != nil {
 			s.fail(w, r, err, projectWhat(spec.Project))

@@ -138,9 +138,13 @@ func (a *Authenticator) Forget(id string) {
 }
 
 // Allows reports whether a token of kind has may use a route that needs
-// kind need. Kinds are ordered: admin ⊇ write ⊇ sdk. An unknown kind, on
-// either side, allows nothing.
+// kind need. Kinds are ordered: admin ⊇ write ⊇ sdk. Shadow stands apart:
+// a shadow token may use shadow routes only, which admin and write tokens
+// may use too. An unknown kind, on either side, allows nothing.
 func Allows(has, need model.TokenKind) bool {
+	if need == model.TokenShadow {
+		return has == model.TokenShadow || has == model.TokenAdmin || has == model.TokenWrite
+	}
 	h, n := rank(has), rank(need)
 	return h > 0 && n > 0 && h >= n
 }

@@ -376,6 +376,10 @@ func TestAllows(t *testing.T) {
 		// A route that needs an unknown kind is refused to everyone rather
 		// than open to everyone.
 		{admin, bogus, false}, {write, bogus, false}, {sdk, bogus, false},
+		// Shadow tokens stand apart: shadow routes only, which admin and
+		// write tokens may use too, and sdk tokens may not.
+		{model.TokenShadow, model.TokenShadow, true}, {admin, model.TokenShadow, true}, {write, model.TokenShadow, true},
+		{sdk, model.TokenShadow, false}, {model.TokenShadow, sdk, false}, {model.TokenShadow, write, false}, {model.TokenShadow, admin, false},
 	}
 	for _, tt := range tests {
 		if got := auth.Allows(tt.has, tt.need); got != tt.want {

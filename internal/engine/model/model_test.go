@@ -235,8 +235,24 @@ func TestTokenSpecValidate(t *testing.T) {
 			t.Errorf("%q.Valid() = false", k)
 		}
 	}
-	if len(model.TokenKinds) != 3 {
-		t.Errorf("TokenKinds = %v, want the three kinds", model.TokenKinds)
+	if len(model.TokenKinds) != 4 {
+		t.Errorf("TokenKinds = %v, want the four kinds", model.TokenKinds)
+	}
+	if err := (model.TokenSpec{Name: "proxy", Kind: model.TokenShadow, Project: "chat", DarkLaunches: []string{"chat-backend"}}).Validate(); err != nil {
+		t.Errorf("shadow token: %v", err)
+	}
+	for _, bad := range []model.TokenSpec{
+		{Name: "proxy", Kind: model.TokenShadow},
+		{Name: "ci", Kind: model.TokenWrite, DarkLaunches: []string{"chat-backend"}},
+		{Name: "proxy", Kind: model.TokenShadow, DarkLaunches: []string{"Not A Name"}},
+	} {
+		if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "/dark_launches") {
+			t.Errorf("%+v: %v, want a /dark_launches error", bad, err)
+		}
+	}
+	tok := model.Token{Kind: model.TokenShadow, Project: "chat", DarkLaunches: []string{"chat-backend"}}
+	if !tok.ServesDarkLaunch("chat", "chat-backend") || tok.ServesDarkLaunch("chat", "other") || tok.ServesDarkLaunch("default", "chat-backend") {
+		t.Errorf("shadow token scope is wrong")
 	}
 	for _, k := range model.TokenKinds {
 		if !k.Valid() {

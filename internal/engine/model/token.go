@@ -20,10 +20,14 @@ const (
 	TokenWrite TokenKind = "write"
 	// TokenSDK may only evaluate flags.
 	TokenSDK TokenKind = "sdk"
+	// TokenShadow may only read the config of the dark launches it names
+	// and post their stats: `progressive shadow` uses one. It is outside
+	// the admin ⊇ write ⊇ sdk order.
+	TokenShadow TokenKind = "shadow"
 )
 
 // TokenKinds lists every kind, for validation messages and schemas.
-var TokenKinds = []TokenKind{TokenAdmin, TokenWrite, TokenSDK}
+var TokenKinds = []TokenKind{TokenAdmin, TokenWrite, TokenSDK, TokenShadow}
 
 // TokenPrefix starts every token, so secret scanners can recognise one.
 const TokenPrefix = "prog_"
@@ -48,6 +52,25 @@ type Token struct {
 	// AllOn makes every evaluation with this sdk token return each toggle's
 	// on_variant, for acceptance tests that exercise new code paths.
 	AllOn bool `json:"all_on,omitempty"`
+	// DarkLaunches are the dark launches (in Project) a shadow token serves.
+	DarkLaunches []string `json:"dark_launches,omitempty"`
+}
+
+// ServesDarkLaunch reports whether a shadow token may read and report for
+// the dark launch project/name.
+func (t Token) ServesDarkLaunch(project, name string) bool {
+	if t.Kind != TokenShadow {
+		return true
+	}
+	if t.EvaluationProject() != project {
+		return false
+	}
+	for _, n := range t.DarkLaunches {
+		if n == name {
+			return true
+		}
+	}
+	return false
 }
 
 // EvaluationProject is the project the token evaluates flags in.
@@ -62,9 +85,11 @@ func (t Token) EvaluationProject() string {
 type TokenSpec struct {
 	Name string    `json:"name"`
 	Kind TokenKind `json:"kind"`
-	// Project and AllOn apply to sdk tokens only.
-	Project string `json:"project,omitempty"`
-	AllOn   bool   `json:"all_on,omitempty"`
+	// Project applies to sdk and shadow tokens, AllOn to sdk tokens,
+	// DarkLaunches to shadow tokens (at least one).
+	Project      string   `json:"project,omitempty"`
+	AllOn        bool     `json:"all_on,omitempty"`
+	DarkLaunches []string `json:"dark_launches,omitempty"`
 }
 
 // Validate checks a token request.
@@ -72,17 +97,26 @@ func (s TokenSpec) Validate() error {
 	var p Problems
 	ValidateName(&p, "/name", s.Name, "token name")
 	if !s.Kind.Valid() {
-		p.Add("/kind", "the token kind "+quote(string(s.Kind))+" is not valid: use admin, write or sdk")
+		p.Add("/kind", "the token kind "+quote(string(s.Kind))+" is not valid: use admin, write, sdk or shadow")
 	}
 	if s.Project != "" {
 		ValidateName(&p, "/project", s.Project, "project name")
 	}
-	if s.Kind.Valid() && s.Kind != TokenSDK {
-		if s.AllOn {
-			p.Add("/all_on", "all_on applies to sdk tokens only; create the token with kind sdk")
-		}
-		if s.Project != "" {
-			p.Add("/project", "project applies to sdk tokens only (they evaluate flags in one project); admin and write tokens reach every project")
+	if s.Kind != TokenSDK && s.AllOn {
+		p.Add("/all_on", "all_on applies to sdk tokens only; create the token with kind sdk")
+	}
+	if (s.Kind == TokenAdmin || s.Kind == TokenWrite) && s.Project != "" {
+		p.Add("/project", "project applies to sdk and shadow tokens only; admin and write tokens reach every project")
+	}
+	switch {
+	case s.Kind == TokenShadow && len(s.DarkLaunches) == 0:
+		p.Add("/dark_launches", "a shadow token serves the dark launches it names: give at least one (progressive token create --kind shadow --dark-launch NAME)")
+	case s.Kind != TokenShadow && len(s.DarkLaunches) > 0:
+		p.Add("/dark_launches", "dark_launches applies to shadow tokens only; create the token with kind shadow")
+	}
+	for i, n := range s.DarkLaunches {
+		if !envNameRE.MatchString(n) {
+			p.Add(Pointer("dark_launches", i), quote(n)+" is not a dark launch name")
 		}
 	}
 	return p.Err()
@@ -90,7 +124,7 @@ func (s TokenSpec) Validate() error {
 
 // Valid reports whether k is a known kind.
 func (k TokenKind) Valid() bool {
-	return k == TokenAdmin || k == TokenWrite || k == TokenSDK
+	return k == TokenAdmin || k == TokenWrite || k == TokenSDK || k == TokenShadow
 }
 
 // NewTokenSecret returns a fresh token: the prefix and 256 random bits.

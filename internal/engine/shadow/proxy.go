@@ -281,11 +281,22 @@ func (p *Proxy) reverseProxy(live *url.URL) *httputil.ReverseProxy {
 			forwardHeaders(pr.In, pr.Out.Header)
 		},
 		Transport:      p.opts.LiveTransport,
+		BufferPool:     copyBuffers,
 		ModifyResponse: p.captureResponse,
 		ErrorHandler:   p.liveError,
 		ErrorLog:       slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
 	}
 }
+
+// copyBuffers lends the reverse proxies their 32 KiB copy buffers: without
+// a pool each response would allocate one, and the garbage collector's
+// work would show in the live path's tail latency.
+var copyBuffers = &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+
+type bufferPool struct{ pool sync.Pool }
+
+func (b *bufferPool) Get() []byte    { return *b.pool.Get().(*[]byte) }
+func (b *bufferPool) Put(buf []byte) { b.pool.Put(&buf) }
 
 // forwardHeaders copies the forwarding headers of in to out and appends
 // in's client address to X-Forwarded-For.
@@ -368,6 +379,10 @@ func (p *Proxy) serveSampled(c *compiled, w http.ResponseWriter, r *http.Request
 		out.Body = body
 	}
 	c.rp.ServeHTTP(w, out)
+	// The server would send the buffered end of the response only when
+	// this handler returns: send it now, so that preparing the copy does
+	// not delay the client.
+	_ = http.NewResponseController(w).Flush()
 
 	var reqBody []byte
 	if body != nil {

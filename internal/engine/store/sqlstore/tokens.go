@@ -6,13 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store"
 )
 
-const tokenCols = `id, name, kind, hash, hint, created_at, created_by, revoked_at, project, all_on`
+const tokenCols = `id, name, kind, hash, hint, created_at, created_by, revoked_at, project, all_on, dark_launches`
 
 func scanToken(sc interface{ Scan(...any) error }) (model.Token, error) {
 	var t model.Token
@@ -20,8 +21,12 @@ func scanToken(sc interface{ Scan(...any) error }) (model.Token, error) {
 	var created int64
 	var revoked sql.NullInt64
 	var allOn int
-	err := sc.Scan(&t.ID, &t.Name, &kind, &t.Hash, &t.Hint, &created, &t.CreatedBy, &revoked, &t.Project, &allOn)
+	var darkLaunches string
+	err := sc.Scan(&t.ID, &t.Name, &kind, &t.Hash, &t.Hint, &created, &t.CreatedBy, &revoked, &t.Project, &allOn, &darkLaunches)
 	t.AllOn = allOn == 1
+	if darkLaunches != "" {
+		t.DarkLaunches = strings.Split(darkLaunches, ",")
+	}
 	t.Kind = model.TokenKind(kind)
 	t.CreatedAt = fromMS(created)
 	if revoked.Valid {
@@ -42,8 +47,8 @@ func tokenEvent(t model.Token, action string, a model.Audit) model.Event {
 }
 
 func (s *Store) insertToken(ctx context.Context, tx *sql.Tx, t model.Token, a model.Audit) error {
-	res, err := s.exec(ctx, tx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) ON CONFLICT DO NOTHING`,
-		t.ID, t.Name, string(t.Kind), t.Hash, t.Hint, ms(t.CreatedAt), t.CreatedBy, t.Project, boolInt(t.AllOn))
+	res, err := s.exec(ctx, tx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		t.ID, t.Name, string(t.Kind), t.Hash, t.Hint, ms(t.CreatedAt), t.CreatedBy, t.Project, boolInt(t.AllOn), strings.Join(t.DarkLaunches, ","))
 	if err != nil {
 		return err
 	}
