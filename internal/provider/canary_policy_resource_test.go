@@ -311,6 +311,33 @@ resource "progressive_canary_policy" "standard" {
 				Config:           e.providerConfig() + config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
+			{ // the data source reads it by name
+				Config: e.providerConfig() + config + `
+data "progressive_canary_policy" "one_step" {
+  project = "payments"
+  name    = progressive_canary_policy.standard.name
+}
+`,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.progressive_canary_policy.one_step", tfjsonpath.New("summary"), knownvalue.StringExact("half 1h30m (manual approval) → all 0s, at least 1h30m")),
+					statecheck.ExpectKnownValue("data.progressive_canary_policy.one_step", tfjsonpath.New("check_interval"), knownvalue.StringExact("10s")),
+					statecheck.ExpectKnownValue("data.progressive_canary_policy.one_step", tfjsonpath.New("stages"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.ObjectExact(map[string]knownvalue.Check{"name": knownvalue.StringExact("half"), "traffic_percent": knownvalue.Int64Exact(50),
+							"bake_time": knownvalue.StringExact("1h30m"), "approval": knownvalue.StringExact("manual"), "audience": knownvalue.Bool(false)}),
+						knownvalue.ObjectExact(map[string]knownvalue.Check{"name": knownvalue.StringExact("all"), "traffic_percent": knownvalue.Int64Exact(100),
+							"bake_time": knownvalue.StringExact("0s"), "approval": knownvalue.StringExact("automatic"), "audience": knownvalue.Bool(false)}),
+					})),
+					statecheck.ExpectKnownValue("data.progressive_canary_policy.one_step", tfjsonpath.New("alarm_names"), knownvalue.ListSizeExact(0)),
+				},
+			},
+			{ // a policy that does not exist fails the plan
+				Config: e.providerConfig() + config + `
+data "progressive_canary_policy" "missing" {
+  name = "missing"
+}
+`,
+				ExpectError: spaced(`read canary policy "missing" in project "default"`),
+			},
 		},
 	})
 }

@@ -130,6 +130,7 @@ func (p *progressiveProvider) DataSources(context.Context) []func() datasource.D
 		NewEngineDataSource,
 		NewToggleDataSource,
 		NewEnvironmentDataSource,
+		NewCanaryPolicyDataSource,
 	}
 }
 
