@@ -137,6 +137,7 @@ func TestAgentFailOpen(t *testing.T) {
 	}
 	rep.fail(nil)
 	get(t, front+"/slow")
+	stopServing(p)
 	closeCtx, cancel := context.WithTimeout(ctx, patience)
 	defer cancel()
 	if err := a.Close(closeCtx); err != nil {
@@ -189,6 +190,7 @@ func TestAgentRevisionEndsPeriod(t *testing.T) {
 		t.Fatal(err)
 	}
 	get(t, front+"/same")
+	stopServing(p)
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	if err := a.Close(ctx); err != nil {

@@ -191,11 +191,15 @@ func newProxy(t *testing.T, opts shadow.Options) *shadow.Proxy {
 	return p
 }
 
+// fronts are the servers in front of proxies, by proxy.
+var fronts sync.Map
+
 // serve serves h on a real server for the test.
 func serve(t *testing.T, h http.Handler) string {
 	t.Helper()
 	s := httptest.NewServer(h)
 	t.Cleanup(s.Close)
+	fronts.Store(h, s)
 	return s.URL
 }
 
@@ -229,9 +233,19 @@ func get(t *testing.T, url string) (int, string) {
 	return status, body
 }
 
+// stopServing closes the server in front of p and waits for its handlers,
+// as a server's Shutdown does: a client has its answer before the handler
+// has handed the copy over.
+func stopServing(p *shadow.Proxy) {
+	if s, ok := fronts.LoadAndDelete(p); ok {
+		s.(*httptest.Server).Close()
+	}
+}
+
 // drain closes p, waiting for every copy, and returns its figures.
 func drain(t *testing.T, p *shadow.Proxy) shadow.Snapshot {
 	t.Helper()
+	stopServing(p)
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	if err := p.Close(ctx); err != nil {

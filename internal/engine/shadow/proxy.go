@@ -563,6 +563,10 @@ func (j *job) size() int64 {
 // enqueue hands j to the workers, or drops it when the queue or its byte
 // budget is full. It never blocks.
 func (p *Proxy) enqueue(j *job) {
+	if p.closing.Load() {
+		p.stats.dropped.Add(1) // sampled before Close, too late for the workers
+		return
+	}
 	size := j.size()
 	if p.queueBytes.Add(size) > p.opts.QueueBytes {
 		p.queueBytes.Add(-size)

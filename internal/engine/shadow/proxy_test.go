@@ -269,6 +269,7 @@ func TestHungDarkNeverDelaysLive(t *testing.T) {
 	// Two copies hang in the workers and three wait in the queue; every
 	// other one was dropped.
 	waitFor(t, "the workers to reach dark", func() bool { return dark.count("/same") == 2 })
+	stopServing(p)
 	s := p.Stats().Swap()
 	if s.Dropped != clients*each-5 || s.Requests != 0 {
 		t.Fatalf("dropped %d, requests %d; want %d dropped and none answered", s.Dropped, s.Requests, clients*each-5)
@@ -283,7 +284,7 @@ func TestHungDarkNeverDelaysLive(t *testing.T) {
 		t.Fatalf("after close: %+v", s)
 	}
 	// Live still answers after Close (copies stop, forwarding does not).
-	if status, _ := get(t, front+"/same"); status != http.StatusOK {
+	if status, _ := get(t, serve(t, p)+"/same"); status != http.StatusOK {
 		t.Fatalf("after close: status %d", status)
 	}
 }
@@ -305,6 +306,7 @@ func TestQueueBytesBudget(t *testing.T) {
 			t.Fatalf("status %d", status)
 		}
 	}
+	stopServing(p)
 	// 1,000-byte bodies plus their overhead: the 4,000-byte budget holds
 	// two or three copies, never ten.
 	if s := p.Stats().Swap(); s.Dropped < 7 {
