@@ -414,10 +414,15 @@ func TestOFREPAllOn(t *testing.T) {
 	allOn := e.createSDKToken(`{"name":"ci-all-on","kind":"sdk","all_on":true}`)
 	body := ctxBody(`"targetingKey":"u1","email":"ann@elsewhere.org"`)
 
-	// Whatever the kill switch, a hold, the rules or the rollout: on_variant.
+	// Whatever the kill switch, a hold, the rules or the rollout: on_variant;
+	// the metadata says when a hold was overridden.
 	for _, key := range []string{"kill-bool", "static-bool", "checkout", "by-account"} {
 		got := wantFlag(t, e.evalFlag(allOn, key, body), http.StatusOK)
-		wantResult(t, key+" all-on", got, `true`, "on", toggle.ReasonStatic, 1, "release", map[string]any{"allOn": true})
+		md := map[string]any{"allOn": true}
+		if key == "checkout" {
+			md = map[string]any{"allOn": true, "heldBy": "alarm", "alarm": "p99"}
+		}
+		wantResult(t, key+" all-on", got, `true`, "on", toggle.ReasonStatic, 1, "release", md)
 	}
 	// Even without the targeting key a split by it needs.
 	e.createToggle(model.DefaultProject, `{"key":"split-bool","variants":{"on":true,"off":false},"default_variant":"off","rollout":{"weights":{"on":1,"off":99}}}`)

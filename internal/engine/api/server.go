@@ -109,6 +109,7 @@ func (s *Server) Handler() http.Handler {
 	s.toggleAPI().register(s)
 	s.environmentAPI().register(s)
 	s.canaryPolicyAPI().register(s)
+	s.registerDarkLaunches()
 	s.handle("GET /v1/projects/{project}/environments/{name}/traffic", model.TokenWrite, s.environmentTraffic)
 	s.registerReleases()
 	s.handle("GET /v1/projects/{project}/toggles/{name}/status", model.TokenWrite, s.toggleStatus)

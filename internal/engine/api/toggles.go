@@ -23,6 +23,7 @@ func (s *Server) toggleAPI() *kindAPI[model.ToggleSpec] {
 		wire: func(o model.Object, t *model.ToggleSpec) any {
 			return wire.Toggle{Project: o.Project, ToggleSpec: *t, Version: o.Version, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 		},
+		check:       s.checkToggleHold,
 		afterChange: s.afterChange,
 	}
 }

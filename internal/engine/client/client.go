@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/shadow"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/problem"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/wire"
 )
@@ -488,4 +489,76 @@ func (c *Client) UpdateCanaryPolicy(ctx context.Context, project string, spec mo
 // DeleteCanaryPolicy deletes a canary policy if it is still at version (0: any).
 func (c *Client) DeleteCanaryPolicy(ctx context.Context, project, name string, version int64) error {
 	return c.do(ctx, request{method: http.MethodDelete, path: canaryPolicyPath(project, name), ifMatch: version})
+}
+
+func darkLaunchPath(project, name string) string {
+	p := "/v1/projects/" + url.PathEscape(project) + "/dark-launches"
+	if name != "" {
+		p += "/" + url.PathEscape(name)
+	}
+	return p
+}
+
+// GetDarkLaunch reads one dark launch.
+func (c *Client) GetDarkLaunch(ctx context.Context, project, name string) (wire.DarkLaunch, error) {
+	var out wire.DarkLaunch
+	err := c.do(ctx, request{method: http.MethodGet, path: darkLaunchPath(project, name), out: &out})
+	return out, err
+}
+
+// ListDarkLaunches lists a project's dark launches.
+func (c *Client) ListDarkLaunches(ctx context.Context, project string) ([]wire.DarkLaunch, error) {
+	var out wire.DarkLaunchList
+	err := c.do(ctx, request{method: http.MethodGet, path: darkLaunchPath(project, ""), out: &out})
+	return out.DarkLaunches, err
+}
+
+// CreateDarkLaunch creates a dark launch; pass NewIdempotencyKey() once per logical create.
+func (c *Client) CreateDarkLaunch(ctx context.Context, project string, spec model.DarkLaunchSpec, idemKey string) (wire.DarkLaunch, error) {
+	var out wire.DarkLaunch
+	err := c.do(ctx, request{method: http.MethodPost, path: darkLaunchPath(project, ""), body: spec, idemKey: idemKey, out: &out})
+	return out, err
+}
+
+// UpdateDarkLaunch replaces a dark launch's spec if it is still at version (0: any).
+func (c *Client) UpdateDarkLaunch(ctx context.Context, project string, spec model.DarkLaunchSpec, version int64) (wire.DarkLaunch, error) {
+	var out wire.DarkLaunch
+	err := c.do(ctx, request{method: http.MethodPut, path: darkLaunchPath(project, spec.Name), body: spec, ifMatch: version, out: &out})
+	return out, err
+}
+
+// DeleteDarkLaunch deletes a dark launch (releasing its hold) if it is still at version (0: any).
+func (c *Client) DeleteDarkLaunch(ctx context.Context, project, name string, version int64) error {
+	return c.do(ctx, request{method: http.MethodDelete, path: darkLaunchPath(project, name), ifMatch: version})
+}
+
+// DarkLaunchStatus reads a dark launch's live figures.
+func (c *Client) DarkLaunchStatus(ctx context.Context, project, name string) (wire.DarkLaunchStatus, error) {
+	var out wire.DarkLaunchStatus
+	err := c.do(ctx, request{method: http.MethodGet, path: darkLaunchPath(project, name) + "/status", out: &out})
+	return out, err
+}
+
+// DarkLaunchDiffs reads the sample diffs kept for a dark launch.
+func (c *Client) DarkLaunchDiffs(ctx context.Context, project, name string) (wire.DarkLaunchDiffs, error) {
+	var out wire.DarkLaunchDiffs
+	err := c.do(ctx, request{method: http.MethodGet, path: darkLaunchPath(project, name) + "/diffs", out: &out})
+	return out, err
+}
+
+// DarkLaunchAction pauses, resumes or resets a dark launch.
+func (c *Client) DarkLaunchAction(ctx context.Context, project, name, action string) error {
+	return c.do(ctx, request{method: http.MethodPost, path: darkLaunchPath(project, name) + "/" + url.PathEscape(action), body: struct{}{}, idemKey: NewIdempotencyKey()})
+}
+
+// ShadowConfig reads the config `progressive shadow` runs for a dark launch.
+func (c *Client) ShadowConfig(ctx context.Context, project, name string) (shadow.Config, error) {
+	var out shadow.Config
+	err := c.do(ctx, request{method: http.MethodGet, path: darkLaunchPath(project, name) + "/config", out: &out})
+	return out, err
+}
+
+// ShadowReport posts a proxy's report for a dark launch.
+func (c *Client) ShadowReport(ctx context.Context, project, name string, r shadow.Report) error {
+	return c.do(ctx, request{method: http.MethodPost, path: darkLaunchPath(project, name) + "/reports", body: r})
 }

@@ -423,3 +423,33 @@ type ToggleHold struct {
 	Name  string    `json:"name"`
 	Since time.Time `json:"since"`
 }
+
+// ServesOnlyOff reports whether the toggle serves its off variant to every
+// context: switched off, or every path (default, rules, rollouts) leading
+// to the off variant. A dark launch holds its release toggle there.
+func (s *ToggleSpec) ServesOnlyOff() bool {
+	if !s.IsEnabled() {
+		return true
+	}
+	off := s.OffVariant
+	onlyOff := func(variant string, r *Rollout) bool {
+		if r == nil {
+			return variant == off
+		}
+		for v, w := range r.Weights {
+			if v != off && w > 0 {
+				return false
+			}
+		}
+		return true
+	}
+	if !onlyOff(s.DefaultVariant, s.Rollout) {
+		return false
+	}
+	for i := range s.Rules {
+		if !onlyOff(s.Rules[i].Variant, s.Rules[i].Rollout) {
+			return false
+		}
+	}
+	return true
+}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/darklaunch"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/toggle"
 )
@@ -117,6 +118,11 @@ func (c *Cache) Sync(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load toggles: %w", err)
 	}
+	darks, err := c.Source.ListObjectsByKind(ctx, model.KindDarkLaunch)
+	if err != nil {
+		return fmt.Errorf("load dark launches: %w", err)
+	}
+	objs = holdForDarkLaunches(objs, darks)
 	snap := c.build(rev, objs)
 	c.cur.Store(snap)
 	c.syncedAt.Store(time.Now().UnixNano())
@@ -159,6 +165,44 @@ func activeTokens(ts []model.Token) []fileToken {
 		if t.RevokedAt == nil {
 			out = append(out, fileToken{Token: t, Hash: t.Hash})
 		}
+	}
+	return out
+}
+
+// holdForDarkLaunches folds dark-launch holds into the toggles' statuses:
+// a toggle named as the release_toggle of a dark launch that is not proven
+// serves its off variant. An alarm hold, already there, comes first. The
+// disk copy keeps the result, so holds survive a database outage.
+func holdForDarkLaunches(toggles, darks []model.Object) []model.Object {
+	holds := map[string]*model.ToggleHold{}
+	for _, o := range darks {
+		var d model.DarkLaunchSpec
+		if json.Unmarshal(o.Spec, &d) != nil || d.ReleaseToggle == "" {
+			continue
+		}
+		var st darklaunch.Status
+		_ = json.Unmarshal(o.Status, &st)
+		if st.ProvenAt.IsZero() {
+			holds[o.Project+"/"+d.ReleaseToggle] = &model.ToggleHold{Kind: "dark_launch", Name: d.Name, Since: o.CreatedAt}
+		}
+	}
+	if len(holds) == 0 {
+		return toggles
+	}
+	out := make([]model.Object, len(toggles))
+	for i, o := range toggles {
+		out[i] = o
+		h := holds[o.Project+"/"+o.Name]
+		if h == nil {
+			continue
+		}
+		var status model.ToggleStatus
+		_ = json.Unmarshal(o.Status, &status)
+		if status.Hold != nil {
+			continue
+		}
+		status.Hold = h
+		out[i].Status, _ = json.Marshal(status)
 	}
 	return out
 }

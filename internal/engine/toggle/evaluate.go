@@ -56,7 +56,7 @@ type Context map[string]any
 // Evaluate evaluates t for ctx. allOn is the caller's all-on override.
 func (t *Toggle) Evaluate(ctx Context, allOn bool) Result {
 	if allOn && t.on >= 0 {
-		return t.result(t.on, ReasonStatic, Result{AllOn: true})
+		return t.result(t.on, ReasonStatic, Result{AllOn: true, Hold: t.Hold})
 	}
 	if !t.Enabled || t.Hold != nil {
 		return t.result(t.off, ReasonDisabled, Result{Hold: t.Hold})
