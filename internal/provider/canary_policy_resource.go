@@ -113,12 +113,11 @@ func (r *canaryPolicyResource) Metadata(_ context.Context, req resource.Metadata
 // canaryDuration is a duration attribute of a policy; required ones have no
 // default.
 func canaryDuration(desc string, required bool) schema.StringAttribute {
-	a := schema.StringAttribute{
+	return schema.StringAttribute{
 		CustomType: timetypes.GoDurationType{}, Required: required, Optional: !required,
 		PlanModifiers:       []planmodifier.String{sameDuration{}},
 		MarkdownDescription: desc + " A Go duration such as `30s`, `10m` or `168h`; `600s` and `10m` are the same.",
 	}
-	return a
 }
 
 func (r *canaryPolicyResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
