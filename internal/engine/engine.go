@@ -204,6 +204,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if parts.alarms != nil {
 		srv.Alarms = parts.alarms
 	}
+	if parts.aws != nil {
+		srv.Previews, srv.ClusterID = parts.aws.Previews, parts.cluster
+	}
 	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: log.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})}
 
@@ -306,6 +309,8 @@ type awsParts struct {
 	alarms  controller.AlarmStates // nil without AWS
 	metrics gates.MetricValues     // nil without AWS
 	limiter *ratelimit.Limiter     // nil without AWS
+	aws     *routing.AWS           // nil without AWS
+	cluster string
 }
 
 // loadAWS builds the routers and the alarm reader; without an AWS
@@ -321,15 +326,18 @@ func loadAWS(ctx context.Context, st store.Store, log hclog.Logger, limits map[s
 	awsCfg, err := awsconfig.Load(ctx)
 	if err != nil {
 		log.Warn("AWS is not configured: toggles' disable_on_alarms are not watched and environments cannot route", "error", err)
-		return awsParts{routers: routing.Unconfigured{Err: err}}, nil
+		return awsParts{routers: routing.Unconfigured{Err: err}, cluster: clusterID}, nil
 	}
 	// Every AWS call takes a token from its service's budget; rollback
 	// writes go ahead of the queue (see package ratelimit).
 	limiter := ratelimit.New(limits)
 	awsCfg.APIOptions = append(awsCfg.APIOptions, ratelimit.Middleware(limiter))
 	cw := cloudwatch.NewClient(awsCfg)
+	routers := &routing.AWS{Config: awsCfg, ClusterID: clusterID}
 	return awsParts{
-		routers: &routing.AWS{Config: awsCfg, ClusterID: clusterID},
+		routers: routers,
+		aws:     routers,
+		cluster: clusterID,
 		alarms:  cloudwatch.Alarms{API: cw},
 		metrics: cloudwatch.Metrics{API: cw},
 		limiter: limiter,
@@ -352,6 +360,11 @@ func reconcilers(st store.Store, parts awsParts, cfg Config, log hclog.Logger) [
 		steps = append(steps, &controller.ToggleAlarms{Store: st, Alarms: parts.alarms, Clock: clock.Real{},
 			Log: log.Named("controller"), Every: cfg.AlarmPoll})
 	}
+	dl := &controller.DarkLaunches{Store: st, ClusterID: parts.cluster, Clock: clock.Real{}, Log: log.Named("dark-launches"), Instance: "synthetic@" + holderID()}
+	if parts.aws != nil {
+		dl.Previews = func(listener string) controller.PreviewRules { return parts.aws.Previews(listener) }
+	}
+	steps = append(steps, dl)
 	return steps
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/problem"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/shadow"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/traffic/alb"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/wire"
 )
 
@@ -46,13 +47,7 @@ func (s *Server) registerDarkLaunches() {
 }
 
 // darkStatus decodes a dark launch's status; a new one is collecting.
-func darkStatus(o model.Object) darklaunch.Status {
-	var st darklaunch.Status
-	if len(o.Status) == 0 || json.Unmarshal(o.Status, &st) != nil || st.State == "" {
-		return darklaunch.Initial(o.CreatedAt)
-	}
-	return st
-}
+func darkStatus(o model.Object) darklaunch.Status { return darklaunch.StatusOf(o.Status, o.CreatedAt) }
 
 // checkDarkLaunch refuses a release toggle that does not exist, or that
 // already serves anything but its off variant while the launch is unproven.
@@ -88,8 +83,16 @@ func (s *Server) checkDarkLaunch(ctx context.Context, project string, d *model.D
 	return nil
 }
 
-// beforeDeleteDarkLaunch records that deleting the launch releases its hold.
+// beforeDeleteDarkLaunch removes the preview rule, and records that
+// deleting the launch releases its hold.
 func (s *Server) beforeDeleteDarkLaunch(w http.ResponseWriter, r *http.Request, o model.Object, d *model.DarkLaunchSpec) bool {
+	if d.ALB != nil && s.Previews != nil {
+		if err := s.Previews(d.ALB.ListenerARN).Remove(r.Context(), alb.PreviewFor(s.ClusterID, o.Project, d)); err != nil {
+			writeProblem(w, r, &problem.Problem{Type: problem.TypeUnavailable, Title: "Preview Rule Not Removed", Status: http.StatusBadGateway,
+				Detail: "could not remove the dark launch's preview rule, so it was not deleted: " + err.Error() + "; try again"})
+			return true
+		}
+	}
 	if d.ReleaseToggle == "" || !darkStatus(o).ProvenAt.IsZero() {
 		return false
 	}
@@ -296,14 +299,12 @@ func (s *Server) applyDarkReport(ctx context.Context, o model.Object, rep shadow
 	}
 	stateChanged := false
 	err := s.Store.UpdateObjectStatus(ctx, o.Ref, func(cur json.RawMessage) (json.RawMessage, string, error) {
-		st := darkStatus(model.Object{Status: cur, CreatedAt: o.CreatedAt})
-		if !st.Apply(rep, a.Time) {
-			return nil, "", store.ErrNoChange
+		next, msg, changed, err := darklaunch.ApplyReport(d, cur, o.CreatedAt, rep, a.Time)
+		if err == nil && !changed {
+			err = store.ErrNoChange
 		}
-		msg := darklaunch.Decide(d, &st, a.Time)
 		stateChanged = msg != ""
-		b, err := json.Marshal(st)
-		return b, msg, err
+		return next, msg, err
 	}, a)
 	return stateChanged, err
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/snapshot"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/store"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/traffic"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/traffic/alb"
 )
 
 // Server is the HTTP API.
@@ -48,6 +49,10 @@ type Server struct {
 	// Alarms checks that alarms named by canary policies exist (nil
 	// without AWS: not checked).
 	Alarms AlarmStates
+	// Previews removes dark launches' preview rules when they are deleted
+	// (nil without AWS); ClusterID marks the engine's rules.
+	Previews  func(listenerARN string) alb.PreviewRouter
+	ClusterID string
 	// EvaluationOnly serves flag evaluation and probes only, from Flags,
 	// while the store is unreachable at start (Store is then nil).
 	EvaluationOnly bool

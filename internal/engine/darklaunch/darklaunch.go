@@ -17,6 +17,7 @@
 package darklaunch
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -234,4 +235,26 @@ func (s *Status) Reset(actor string, now time.Time) string {
 
 func pct(f float64) string {
 	return fmt.Sprintf("%.2f%%", f*100)
+}
+
+// StatusOf decodes a stored status; an empty one is a new launch's.
+func StatusOf(raw []byte, createdAt time.Time) Status {
+	var st Status
+	if len(raw) == 0 || json.Unmarshal(raw, &st) != nil || st.State == "" {
+		return Initial(createdAt)
+	}
+	return st
+}
+
+// ApplyReport adds rep to the stored status cur and decides the verdict:
+// the new status, the audit message of a transition ("" without one), and
+// whether anything changed (false for a report already counted).
+func ApplyReport(spec model.DarkLaunchSpec, cur []byte, createdAt time.Time, rep shadow.Report, now time.Time) (next []byte, msg string, changed bool, err error) {
+	st := StatusOf(cur, createdAt)
+	if !st.Apply(rep, now) {
+		return nil, "", false, nil
+	}
+	msg = Decide(spec, &st, now)
+	next, err = json.Marshal(st)
+	return next, msg, true, err
 }

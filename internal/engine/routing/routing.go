@@ -53,17 +53,7 @@ func (a *AWS) For(project string, env model.EnvironmentSpec) (traffic.Router, er
 		if c, ok := a.routers[key]; ok && reflect.DeepEqual(c.config, cfg) {
 			return c.router, nil
 		}
-		region := cfg.Region()
-		client, ok := a.elb[region]
-		if !ok {
-			awsCfg := a.Config.Copy()
-			if region != "" {
-				awsCfg.Region = region
-			}
-			client = alb.NewClient(awsCfg)
-			a.elb[region] = client
-		}
-		r := alb.New(client, cfg)
+		r := alb.New(a.elbFor(cfg.Region()), cfg)
 		a.routers[key] = cached{cfg, r}
 		return r, nil
 	case env.Route53 != nil:
@@ -79,6 +69,32 @@ func (a *AWS) For(project string, env model.EnvironmentSpec) (traffic.Router, er
 		return r, nil
 	}
 	return nil, fmt.Errorf("environment %q has neither alb nor route53", env.Name)
+}
+
+// elbFor returns the ELBv2 client of region; a.mu is held.
+func (a *AWS) elbFor(region string) *elbv2.Client {
+	client, ok := a.elb[region]
+	if !ok {
+		awsCfg := a.Config.Copy()
+		if region != "" {
+			awsCfg.Region = region
+		}
+		client = alb.NewClient(awsCfg)
+		a.elb[region] = client
+	}
+	return client
+}
+
+// Previews returns the router of dark launches' preview rules on the
+// listener's region.
+func (a *AWS) Previews(listenerARN string) alb.PreviewRouter {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.elb == nil {
+		a.routers = map[string]cached{}
+		a.elb = map[string]*elbv2.Client{}
+	}
+	return alb.PreviewRouter{API: a.elbFor(alb.Config{ListenerARN: listenerARN}.Region())}
 }
 
 // Unconfigured is the source used without AWS configuration: every
