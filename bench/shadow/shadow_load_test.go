@@ -599,21 +599,42 @@ func openLoop(c *loadClient, rate float64, conns int, d, grace time.Duration) op
 // warmRequests is the number of requests warm sends on each connection.
 const warmRequests = 20
 
-// warm sends a few requests on every connection.
+// warm sends a few requests on every connection, within a few seconds: a
+// connection that gets no answer by then (nginx behind a stalled mirror)
+// is dropped, to be dialed again.
 func warm(c *loadClient, conns int) error {
 	pool, err := c.conns(conns)
 	if err != nil {
 		return err
 	}
-	for range warmRequests {
-		for _, lc := range pool {
-			if err := lc.do(); err != nil {
-				lc.broken = true
-				return err
-			}
-		}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, lc := range pool {
+		_ = lc.conn.SetDeadline(deadline)
 	}
-	return nil
+	defer func() {
+		for _, lc := range pool {
+			_ = lc.conn.SetDeadline(time.Time{})
+		}
+	}()
+	var wg sync.WaitGroup
+	var errOnce sync.Once
+	var first error
+	for _, lc := range pool {
+		wg.Go(func() {
+			for range warmRequests {
+				if err := lc.do(); err != nil {
+					lc.broken = true
+					var ne net.Error
+					if !errors.As(err, &ne) || !ne.Timeout() {
+						errOnce.Do(func() { first = err })
+					}
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return first
 }
 
 func median(v []float64) float64 {

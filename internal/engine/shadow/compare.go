@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
-	"errors"
 	"io"
 	"math/big"
-	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -181,6 +179,7 @@ func compareJSON(live, dark any, noise *response, noiseBody []byte, ignore []jso
 	if len(diffs) == 0 {
 		return nil, 0
 	}
+	slices.SortFunc(diffs, func(x, y jsonDiff) int { return comparePaths(x.at, y.at) })
 	if noise != nil {
 		nv, err := decodeJSON(noiseBody, ignore)
 		if err != nil {
@@ -190,7 +189,7 @@ func compareJSON(live, dark any, noise *response, noiseBody []byte, ignore []jso
 		walkJSON(live, nv, nil, &noisy)
 		kept := diffs[:0]
 		for _, d := range diffs {
-			if slices.ContainsFunc(noisy, func(n jsonDiff) bool { return n.path.Covers(d.path) }) {
+			if slices.ContainsFunc(noisy, func(n jsonDiff) bool { return hasPrefix(d.at, n.at) }) {
 				discounted++
 			} else {
 				kept = append(kept, d)
@@ -199,85 +198,107 @@ func compareJSON(live, dark any, noise *response, noiseBody []byte, ignore []jso
 		diffs = kept
 	}
 	for _, d := range diffs {
-		fields = append(fields, FieldDiff{Kind: "body", Name: d.path.String(), Live: d.live, Dark: d.dark})
+		fields = append(fields, FieldDiff{Kind: "body", Name: toPath(d.at).String(), Live: d.live, Dark: d.dark})
 	}
 	return fields, discounted
 }
 
+// pathKey is one step of a location in a JSON document: a member name, or
+// an array index when index ≥ 0.
+type pathKey struct {
+	name  string
+	index int
+}
+
 // jsonDiff is one location where two JSON documents differ.
 type jsonDiff struct {
-	path       jsonpath.Path
+	at         []pathKey
 	live, dark string
+}
+
+// comparePaths orders locations as a document lists them: members by
+// name, elements by index, a location before those inside it.
+func comparePaths(x, y []pathKey) int {
+	for i := range min(len(x), len(y)) {
+		a, b := x[i], y[i]
+		if a.index != b.index {
+			return a.index - b.index
+		}
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+	}
+	return len(x) - len(y)
+}
+
+// hasPrefix reports whether location at is prefix or lies inside it.
+func hasPrefix(at, prefix []pathKey) bool {
+	return len(at) >= len(prefix) && slices.Equal(at[:len(prefix)], prefix)
 }
 
 // walkJSON appends to out every location where a and b differ: a member
 // that one object lacks, values of different types or values, arrays of
 // different lengths (at the array, not element by element). at is the
-// location of a and b, as member names and indexes.
-func walkJSON(a, b any, at []any, out *[]jsonDiff) {
-	differ := func() {
-		*out = append(*out, jsonDiff{path: toPath(at), live: jsonValue(a), dark: jsonValue(b)})
+// location of a and b. The order of out follows the maps' (random) order.
+func walkJSON(a, b any, at []pathKey, out *[]jsonDiff) {
+	differ := func(at []pathKey, x, y any, xok, yok bool) {
+		d := jsonDiff{at: slices.Clone(at), live: Absent, dark: Absent}
+		if xok {
+			d.live = jsonValue(x)
+		}
+		if yok {
+			d.dark = jsonValue(y)
+		}
+		*out = append(*out, d)
 	}
 	switch av := a.(type) {
 	case map[string]any:
 		bv, ok := b.(map[string]any)
 		if !ok {
-			differ()
+			differ(at, a, b, true, true)
 			return
 		}
-		keys := make([]string, 0, len(av)+len(bv))
-		for k := range av {
-			keys = append(keys, k)
+		for k, x := range av {
+			y, ok := bv[k]
+			switch {
+			case ok:
+				walkJSON(x, y, append(at, pathKey{name: k, index: -1}), out)
+			default:
+				differ(append(at, pathKey{name: k, index: -1}), x, nil, true, false)
+			}
 		}
-		for k := range bv {
+		for k, y := range bv {
 			if _, ok := av[k]; !ok {
-				keys = append(keys, k)
+				differ(append(at, pathKey{name: k, index: -1}), nil, y, false, true)
 			}
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			x, xok := av[k]
-			y, yok := bv[k]
-			if xok && yok {
-				walkJSON(x, y, append(at, k), out)
-				continue
-			}
-			d := jsonDiff{path: toPath(append(at, k)), live: Absent, dark: Absent}
-			if xok {
-				d.live = jsonValue(x)
-			}
-			if yok {
-				d.dark = jsonValue(y)
-			}
-			*out = append(*out, d)
 		}
 	case []any:
 		bv, ok := b.([]any)
 		if !ok || len(av) != len(bv) {
-			differ()
+			differ(at, a, b, true, true)
 			return
 		}
 		for i := range av {
-			walkJSON(av[i], bv[i], append(at, i), out)
+			walkJSON(av[i], bv[i], append(at, pathKey{index: i}), out)
 		}
 	case json.Number:
 		if bv, ok := b.(json.Number); !ok || !numbersEqual(av, bv) {
-			differ()
+			differ(at, a, b, true, true)
 		}
 	default: // string, bool, nil
 		if a != b {
-			differ()
+			differ(at, a, b, true, true)
 		}
 	}
 }
 
-func toPath(at []any) jsonpath.Path {
+func toPath(at []pathKey) jsonpath.Path {
 	p := jsonpath.Root()
-	for _, s := range at {
-		if name, ok := s.(string); ok {
-			p = p.Field(name)
+	for _, k := range at {
+		if k.index >= 0 {
+			p = p.Index(k.index)
 		} else {
-			p = p.Index(s.(int))
+			p = p.Field(k.name)
 		}
 	}
 	return p
@@ -314,14 +335,9 @@ func isInteger(n json.Number) bool {
 // decodeJSON decodes one JSON document (numbers as json.Number) and removes
 // the ignored paths.
 func decodeJSON(b []byte, ignore []jsonpath.Path) (any, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
+	v, err := parseJSON(b)
+	if err != nil {
 		return nil, err
-	}
-	if _, err := d.Token(); !errors.Is(err, io.EOF) {
-		return nil, errTrailingData
 	}
 	for _, p := range ignore {
 		v = p.Delete(v)
@@ -329,11 +345,13 @@ func decodeJSON(b []byte, ignore []jsonpath.Path) (any, error) {
 	return v, nil
 }
 
-var errTrailingData = errors.New("data after the JSON document")
-
+// isJSON reports whether the Content-Type is application/json or a
+// +json type, parameters aside.
 func isJSON(h http.Header) bool {
-	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
-	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+	mt, _, _ := strings.Cut(h.Get("Content-Type"), ";")
+	mt = strings.TrimSpace(mt)
+	return strings.EqualFold(mt, "application/json") ||
+		(len(mt) > 5 && strings.EqualFold(mt[len(mt)-5:], "+json") && strings.Contains(mt, "/"))
 }
 
 // decodedBody returns r's body with a gzip Content-Encoding undone; a body

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -12,7 +13,9 @@ import (
 	"time"
 )
 
-func compileTest(t *testing.T, c Config) *compiled {
+func compileTest(t *testing.T, c Config) *compiled { return compileBench(t, c) }
+
+func compileBench(t testing.TB, c Config) *compiled {
 	t.Helper()
 	o := Options{}.withDefaults()
 	p := &Proxy{opts: o, log: o.Logger}
@@ -268,5 +271,22 @@ func TestSnapshotJSON(t *testing.T) {
 	m.Merge(s, 0)
 	if m.Requests != 20 || len(m.Samples) != 0 || m.Latency.Count() != 2 {
 		t.Fatalf("merge: %+v", m)
+	}
+}
+
+// BenchmarkCompareJSON is the cost of one comparison of two small JSON
+// bodies that differ in an ignored member, as most mirrored answers do.
+func BenchmarkCompareJSON(b *testing.B) {
+	c := compileBench(b, Config{Compare: Compare{Enabled: true, IgnoreJSONPaths: []string{"$.served_at"}}})
+	const doc = `{"id":42,"name":"general","members":[{"id":1,"name":"ann"},{"id":2,"name":"bob"}],"unread":3,"topic":"all things shadow","served_at":%d}`
+	live := jsonResponse(200, fmt.Sprintf(doc, 1))
+	dark := jsonResponse(200, fmt.Sprintf(doc, 2))
+	live.header.Set("X-Request-Id", "a")
+	dark.header.Set("X-Request-Id", "a")
+	b.ReportAllocs()
+	for b.Loop() {
+		if f, _ := compareResponses(c, live, dark, nil); len(f) != 0 {
+			b.Fatal(f)
+		}
 	}
 }
