@@ -35,7 +35,7 @@ const usage = `Progressive: decouple deployment from release.
 
 Usage:
   progressive serve [flags]                         run the engine
-  progressive token create --kind KIND --name NAME  create a token (admin); sdk tokens take --project, --all-on
+  progressive token create --kind KIND --name NAME  create a token (admin); sdk tokens take --project, --all-on; shadow tokens --project, --dark-launch
   progressive token list                            list tokens (admin)
   progressive token revoke ID|NAME                  revoke a token (admin)
   progressive toggle list [--project P]             list feature toggles
@@ -45,6 +45,11 @@ Usage:
   progressive abort|pause|resume|promote ENV        steer the running release (promote: skip the bake, approve a manual stage)
   progressive watch [--project P] ENV               live progress: stage, weights, bake countdown, gates
   progressive wait [--project P] ENV                wait for the release to end (exit 0 only if released)
+  progressive dark list [--project P]               list dark launches with their progress
+  progressive dark status [--project P] NAME        a dark launch's figures against its acceptance bounds
+  progressive dark diff [--project P] NAME          sample diffs, newest first: live against dark, field by field
+  progressive dark pause|resume|reset NAME          stop or restart mirroring; reset starts collecting afresh
+  progressive shadow --dark-launch NAME [flags]     run the mirroring proxy in front of a live service (a shadow token)
   progressive events [flags]                        read the audit log
   progressive version                               print the version
 
@@ -73,6 +78,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runWait(ctx, args[1:], stdout, stderr)
 	case "watch":
 		return runWatch(ctx, args[1:], stdout, stderr)
+	case "dark":
+		return runDark(ctx, args[1:], stdout, stderr)
+	case "shadow":
+		return runShadow(ctx, args[1:], stdout, stderr)
 	case "events":
 		return runEvents(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
