@@ -63,11 +63,12 @@ func addError(diags *diag.Diagnostics, c *client.Client, action string, err erro
 
 // mapAttributes are the schema's map attributes: a pointer segment after
 // one of them is a map key.
-var mapAttributes = map[string]bool{"variants": true, "weights": true, "dimensions": true}
+var mapAttributes = map[string]bool{"variants": true, "weights": true, "dimensions": true, "headers": true}
 
 // blockNames are the API's plural list names whose schema block is singular
-// and repeated (`stage { }` for "stages").
-var blockNames = map[string]string{"stages": "stage", "metrics": "metric", "http_headers": "http_header"}
+// and repeated (`stage { }` for "stages", `request { }` for a dark launch's
+// synthetic "requests").
+var blockNames = map[string]string{"stages": "stage", "metrics": "metric", "http_headers": "http_header", "requests": "request"}
 
 // pointerPath turns a JSON Pointer over snake_case names into the matching
 // attribute path; the schema uses the same names, but for blockNames.

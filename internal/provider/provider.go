@@ -122,6 +122,7 @@ func (p *progressiveProvider) Resources(context.Context) []func() resource.Resou
 		NewEnvironmentResource,
 		NewReleaseResource,
 		NewCanaryPolicyResource,
+		NewDarkLaunchResource,
 	}
 }
 
@@ -131,6 +132,7 @@ func (p *progressiveProvider) DataSources(context.Context) []func() datasource.D
 		NewToggleDataSource,
 		NewEnvironmentDataSource,
 		NewCanaryPolicyDataSource,
+		NewDarkLaunchDataSource,
 	}
 }
 
