@@ -202,7 +202,8 @@ func reportFigures(b *testing.B, targets []target, m run) {
 		}
 	}
 	fmt.Fprintf(&log, "other processes used %.0f%% of the machine's CPU during the run\n", m.othersCPU)
-	b.Log(log.String())
+	// Printed rather than logged: benchmark logs are cut after a few lines.
+	fmt.Print(log.String())
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(m.othersCPU, "others_cpu_%")
 	for i, t := range targets {

@@ -178,6 +178,9 @@ func startProxyChild(tb testing.TB, live, dark string) *proxyChild {
 	}
 	cmd := exec.CommandContext(context.Background(), exe)
 	cmd.Env = append(os.Environ(), childEnv+"=http://"+live+" http://"+dark)
+	if gogc := os.Getenv("SHADOW_BENCH_CHILD_GOGC"); gogc != "" {
+		cmd.Env = append(cmd.Env, "GOGC="+gogc)
+	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		tb.Fatal(err)
@@ -187,6 +190,7 @@ func startProxyChild(tb testing.TB, live, dark string) *proxyChild {
 		tb.Fatal(err)
 	}
 	cmd.Stderr = os.Stderr
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
@@ -353,6 +357,7 @@ func startNginx(tb testing.TB, live, dark string) *nginxMirror {
 	}
 	cmd := exec.CommandContext(context.Background(), bin, "-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}

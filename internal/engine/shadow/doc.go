@@ -44,6 +44,8 @@
 //   - The config is swapped atomically (SetConfig): requests in flight
 //     finish under the config they started with, and no connection is
 //     dropped. An invalid config is refused and the previous one stays.
+//     Pausing (or 0 %) stops mirroring at once: copies still queued are
+//     not sent.
 //   - Without any config, the proxy forwards to Options.Fallback without
 //     mirroring or, when there is no fallback, answers 503 with a message
 //     saying so: it cannot guess where live is. The Agent keeps the last

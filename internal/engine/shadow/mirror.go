@@ -40,6 +40,9 @@ var hopHeaders = []string{
 // the outcome and compares the responses.
 func (p *Proxy) mirror(j *job) {
 	c := j.cfg
+	if cur := p.cfg.Load(); cur != nil && cur.threshold == 0 {
+		return // paused (or set to 0 %) since: stop at once, queue included
+	}
 	ctx, cancel := context.WithTimeout(p.workCtx, p.opts.DarkTimeout)
 	defer cancel()
 	header := p.copyHeader(j)

@@ -636,3 +636,32 @@ func TestDarkDown(t *testing.T) {
 		t.Fatalf("%+v", s)
 	}
 }
+
+// Pausing stops mirroring at once: copies still in the queue are not sent.
+func TestPauseStopsQueuedCopies(t *testing.T) {
+	live := newUpstream(t, liveHandler)
+	gate := make(chan struct{})
+	dark := newUpstream(t, func(u *upstream, w http.ResponseWriter, r *http.Request) {
+		<-gate
+		darkHandler(u, w, r)
+	})
+	p := newProxy(t, shadow.Options{Workers: 1})
+	c := config(live.URL, dark.URL)
+	if err := p.SetConfig(c); err != nil {
+		t.Fatal(err)
+	}
+	front := serve(t, p)
+	for range 5 {
+		get(t, front+"/same")
+	}
+	waitFor(t, "the first copy at dark", func() bool { return dark.count("/same") == 1 })
+	c.Paused, c.Revision = true, "2"
+	if err := p.SetConfig(c); err != nil {
+		t.Fatal(err)
+	}
+	close(gate)
+	s := drain(t, p)
+	if s.Requests != 1 || dark.count("/same") != 1 {
+		t.Fatalf("copies %d, dark saw %d; want only the one in flight when paused", s.Requests, dark.count("/same"))
+	}
+}
