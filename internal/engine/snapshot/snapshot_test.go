@@ -36,7 +36,9 @@ func (c *countingStore) Revision(ctx context.Context) (int64, error) {
 }
 
 func (c *countingStore) ListObjectsByKind(ctx context.Context, kind string) ([]model.Object, error) {
-	c.lists.Add(1)
+	if kind == model.KindToggle {
+		c.lists.Add(1)
+	}
 	return c.Store.ListObjectsByKind(ctx, kind)
 }
 
@@ -568,5 +570,40 @@ func TestRunFollowsChanges(t *testing.T) {
 	case <-done:
 	case <-time.After(time.Minute):
 		t.Fatal("Run did not return after its context ended")
+	}
+}
+
+// A toggle named as the release_toggle of a dark launch that is not proven
+// is held: it serves its off variant with the dark launch as the hold; once
+// the launch is proven it serves as configured again.
+func TestDarkLaunchHoldsReleaseToggle(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	createToggle(t, s, model.DefaultProject, "chat-ui", true)
+	spec, _ := json.Marshal(model.DarkLaunchSpec{Name: "chat-backend", LiveURL: "http://live", DarkURL: "http://dark", ReleaseToggle: "chat-ui"})
+	ref := model.Ref{Project: model.DefaultProject, Kind: model.KindDarkLaunch, Name: "chat-backend"}
+	if _, err := s.CreateObject(ctx, ref, spec, audit("test")); err != nil {
+		t.Fatal(err)
+	}
+	c := snapshot.New(s, "", nil)
+	if err := c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tg := c.Current().Toggle(model.DefaultProject, "chat-ui")
+	if tg.Hold == nil || tg.Hold.Kind != "dark_launch" || tg.Hold.Name != "chat-backend" {
+		t.Fatalf("hold = %+v, want the dark launch", tg.Hold)
+	}
+	if v := value(t, c.Current(), model.DefaultProject, "chat-ui"); v != "false" {
+		t.Fatalf("held toggle evaluates to %s, want its off variant", v)
+	}
+	proven, _ := json.Marshal(map[string]any{"state": model.DarkProven, "proven_at": time.Now().UTC()})
+	if err := s.UpdateObjectStatus(ctx, ref, func(json.RawMessage) (json.RawMessage, string, error) { return proven, "", nil }, audit("test")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if tg := c.Current().Toggle(model.DefaultProject, "chat-ui"); tg.Hold != nil {
+		t.Fatalf("still held after the dark launch was proven: %+v", tg.Hold)
 	}
 }
