@@ -136,7 +136,9 @@ func dlStatus(t *testing.T, c *client.Client, name string) wire.DarkLaunchStatus
 func dlWaitState(t *testing.T, c *client.Client, name, state string) wire.DarkLaunchStatus {
 	t.Helper()
 	return bgEventually(t, "dark launch "+name+" "+state,
-		func() (wire.DarkLaunchStatus, error) { return c.DarkLaunchStatus(context.Background(), bgProject, name) },
+		func() (wire.DarkLaunchStatus, error) {
+			return c.DarkLaunchStatus(context.Background(), bgProject, name)
+		},
 		func(s wire.DarkLaunchStatus) bool { return s.Status == state }, nil)
 }
 

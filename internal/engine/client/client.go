@@ -25,8 +25,8 @@ import (
 	"time"
 
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/model"
-	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/shadow"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/problem"
+	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/shadow"
 	"github.com/progressive-delivery/terraform-provider-progressive/internal/engine/wire"
 )
 

@@ -134,17 +134,17 @@ func (s *Status) forgetOldestProxy() {
 
 // Figures are the live figures people read.
 type Figures struct {
-	Requests   int64         `json:"requests"`
-	Synthetic  int64         `json:"synthetic"`
-	Errors     int64         `json:"errors"`
-	ErrorRate  float64       `json:"error_rate"`
+	Requests   int64          `json:"requests"`
+	Synthetic  int64          `json:"synthetic"`
+	Errors     int64          `json:"errors"`
+	ErrorRate  float64        `json:"error_rate"`
 	P50Latency model.Duration `json:"p50_latency"`
 	P99Latency model.Duration `json:"p99_latency"`
-	Compared   int64         `json:"compared"`
-	Diffs      int64         `json:"diffs"`
-	DiffRate   float64       `json:"diff_rate"`
-	Dropped    int64         `json:"dropped"`
-	Skipped    int64         `json:"skipped"`
+	Compared   int64          `json:"compared"`
+	Diffs      int64          `json:"diffs"`
+	DiffRate   float64        `json:"diff_rate"`
+	Dropped    int64          `json:"dropped"`
+	Skipped    int64          `json:"skipped"`
 }
 
 // Figures sums up the totals.
