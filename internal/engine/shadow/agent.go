@@ -96,11 +96,14 @@ type Agent struct {
 	opts     AgentOptions
 	log      *slog.Logger
 
-	mu          sync.Mutex // guards what follows, and serializes flushes
+	mu          sync.Mutex // guards what follows
 	seq         uint64
 	from        time.Time
-	pending     []Report
+	staged      []Report // periods ended, not yet handed to Flush
 	configError string
+
+	flushMu sync.Mutex // serializes flushes, and guards pending
+	pending []Report   // reports not yet delivered, oldest first
 
 	stop    context.CancelFunc
 	done    sync.WaitGroup
@@ -192,10 +195,11 @@ func (a *Agent) Poll(ctx context.Context) error {
 		return err
 	}
 	if ok && current.Revision != c.Revision {
-		// Close the period under the old revision before switching.
+		// End the period under the old revision before switching.
 		a.mu.Lock()
-		a.cut(a.opts.Now(), current)
+		r := a.cut(a.opts.Now(), current)
 		a.mu.Unlock()
+		a.publish(r)
 	}
 	if err := a.proxy.SetConfig(c); err != nil {
 		a.setConfigError(err.Error())
@@ -212,7 +216,7 @@ func (a *Agent) setConfigError(msg string) {
 }
 
 // cut ends the current period: it takes the proxy's figures into a new
-// pending report. a.mu is held.
+// report, staged for the next Flush. a.mu is held.
 func (a *Agent) cut(now time.Time, c Config) Report {
 	a.seq++
 	r := Report{
@@ -229,31 +233,44 @@ func (a *Agent) cut(now time.Time, c Config) Report {
 		r.DarkLaunch = a.opts.DarkLaunch
 	}
 	a.from = now
-	a.pending = append(a.pending, r)
-	if len(a.pending) > a.opts.MaxPending {
-		first, second := &a.pending[0], a.pending[1]
-		first.Stats.Merge(second.Stats, a.proxy.opts.MaxSamples)
-		first.To = second.To
-		a.pending = append(a.pending[:1], a.pending[2:]...)
-	}
-	if a.opts.Publisher != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), a.opts.CallTimeout)
-		if err := a.opts.Publisher.Publish(ctx, r); err != nil {
-			a.log.Warn("dark launch stats: publish failed", "error", err)
-		}
-		cancel()
-	}
+	a.staged = append(a.staged, r)
 	return r
+}
+
+// publish hands a new report to the publisher, if any.
+func (a *Agent) publish(r Report) {
+	if a.opts.Publisher == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.opts.CallTimeout)
+	defer cancel()
+	if err := a.opts.Publisher.Publish(ctx, r); err != nil {
+		a.log.Warn("dark launch stats: publish failed", "error", err)
+	}
 }
 
 // Flush ends the current period and delivers every pending report, oldest
 // first, stopping at the first failure (the rest are kept). A report is
 // made every period, empty or not: it tells the engine the proxy is up.
+// Polling goes on while a flush waits for the engine.
 func (a *Agent) Flush(ctx context.Context) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.flushMu.Lock()
+	defer a.flushMu.Unlock()
 	c, _ := a.proxy.Config()
-	a.cut(a.opts.Now(), c)
+	a.mu.Lock()
+	r := a.cut(a.opts.Now(), c)
+	a.pending = append(a.pending, a.staged...)
+	a.staged = nil
+	a.mu.Unlock()
+	a.publish(r)
+	for len(a.pending) > a.opts.MaxPending {
+		// The engine has been unreachable for long: merge the two oldest,
+		// so that memory stays bounded and no figure is lost.
+		first, second := &a.pending[0], a.pending[1]
+		first.Stats.Merge(second.Stats, a.proxy.opts.MaxSamples)
+		first.To = second.To
+		a.pending = append(a.pending[:1], a.pending[2:]...)
+	}
 	for len(a.pending) > 0 {
 		callCtx, cancel := context.WithTimeout(ctx, a.opts.CallTimeout)
 		err := a.reporter.Report(callCtx, a.pending[0])
@@ -269,8 +286,8 @@ func (a *Agent) Flush(ctx context.Context) error {
 
 // Pending returns the number of reports not yet delivered.
 func (a *Agent) Pending() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.flushMu.Lock()
+	defer a.flushMu.Unlock()
 	return len(a.pending)
 }
 
