@@ -121,12 +121,18 @@ func (d *darkLaunchDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	m.Synthetic = types.Int64Value(f.Synthetic)
 	m.Errors = types.Int64Value(f.Errors)
 	m.ErrorRate = types.Float64Value(f.ErrorRate)
-	m.P50Latency = timetypes.NewGoDurationValueFromStringMust(model.ShortDuration(time.Duration(f.P50Latency)))
-	m.P99Latency = timetypes.NewGoDurationValueFromStringMust(model.ShortDuration(time.Duration(f.P99Latency)))
+	m.P50Latency = latencyValue(f.P50Latency)
+	m.P99Latency = latencyValue(f.P99Latency)
 	m.Compared = types.Int64Value(f.Compared)
 	m.Diffs = types.Int64Value(f.Diffs)
 	m.DiffRate = types.Float64Value(f.DiffRate)
 	m.Dropped = types.Int64Value(f.Dropped)
 	m.Skipped = types.Int64Value(f.Skipped)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// latencyValue writes a latency to the microsecond ("24.856ms"): the
+// histogram behind it is no finer.
+func latencyValue(d model.Duration) timetypes.GoDuration {
+	return timetypes.NewGoDurationValueFromStringMust(model.ShortDuration(time.Duration(d).Round(time.Microsecond)))
 }
