@@ -124,15 +124,6 @@ func dlProxy(t *testing.T, e *bgEngine, endpoint, admin, name string) *httptest.
 	return srv
 }
 
-func dlStatus(t *testing.T, c *client.Client, name string) wire.DarkLaunchStatus {
-	t.Helper()
-	st, err := c.DarkLaunchStatus(context.Background(), bgProject, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
-
 func dlWaitState(t *testing.T, c *client.Client, name, state string) wire.DarkLaunchStatus {
 	t.Helper()
 	return bgEventually(t, "dark launch "+name+" "+state,
@@ -159,7 +150,7 @@ func dlEvaluate(t *testing.T, endpoint, token, key string) (value any, reason st
 		Metadata map[string]any `json:"metadata"`
 	}
 	b, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(b, &out); err != nil || resp.StatusCode != 200 {
+	if err := json.Unmarshal(b, &out); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("OFREP %s: %d %s", key, resp.StatusCode, b)
 	}
 	return out.Value, out.Reason, out.Metadata
@@ -173,7 +164,7 @@ func dlGet(t *testing.T, url string) string {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
+	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
 	}
 	return string(b)

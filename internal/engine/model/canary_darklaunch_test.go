@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +22,11 @@ func wantFieldError(t *testing.T, err error, pointer, detail string) {
 	if err == nil {
 		t.Fatalf("no error, want %s: %s", pointer, detail)
 	}
-	for _, f := range err.(*model.ValidationError).Fields {
+	var ve *model.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("%v is not a validation error", err)
+	}
+	for _, f := range ve.Fields {
 		if f.Pointer == pointer && strings.Contains(f.Detail, detail) {
 			return
 		}

@@ -466,7 +466,7 @@ func (m *machine) baking() {
 func (m *machine) recordGates(accrue bool) {
 	switch m.obs.Gates.Result {
 	case GatesNotRead:
-	default: // inconclusive, an error, or a tolerated failure
+	case GatesInconclusive, GatesError, GatesFailed: // a failure here is one tolerated by failure_limit
 		m.r.LastGateReadAt = time.Time{}
 	case GatesPassed:
 		last := m.r.LastGateReadAt
