@@ -70,7 +70,7 @@ func (d *darkLaunchDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			"status":         schema.StringAttribute{Computed: true, MarkdownDescription: "`collecting`, `proven`, `failed` or `paused`."},
 			"message":        schema.StringAttribute{Computed: true, MarkdownDescription: "Why the status is what it is: the progress while collecting, the figures that proved it, or the bound a failed launch exceeded."},
 			"release_toggle": schema.StringAttribute{Computed: true, MarkdownDescription: "The toggle the dark launch holds, or `\"\"`."},
-			"held":           schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether `release_toggle` is held to its off variant: true until the launch is proven."},
+			"held":           schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether `release_toggle` is held to its off variant: true while the launch names a toggle and is not proven."},
 			"proven_at":      schema.StringAttribute{Computed: true, MarkdownDescription: "When the launch was proven (RFC 3339), or `\"\"`."},
 			"min_requests":   count("The requests needed before a verdict (`acceptance.min_requests`)."),
 			"requests":       count("Requests that reached the dark backend (answered or failed), mirrored and synthetic."),

@@ -152,7 +152,7 @@ func (r *darkLaunchResource) Schema(_ context.Context, _ resource.SchemaRequest,
 			"methods": schema.ListAttribute{
 				ElementType: types.StringType, Optional: true, Computed: true,
 				Default: listdefault.StaticValue(types.ListValueMust(types.StringType, defaultMethods)),
-				MarkdownDescription: "The request methods that are mirrored, a list of distinct names among `" + strings.Join(model.DarkMethods, "`, `") + "`. Defaults to `[\"GET\", \"HEAD\"]`. " +
+				MarkdownDescription: "The request methods that are mirrored: a list (kept in the order written) of distinct names among `" + strings.Join(model.DarkMethods, "`, `") + "`. Defaults to `[\"GET\", \"HEAD\"]`. " +
 					"Methods with side effects (`POST`, `PUT`, `PATCH`, `DELETE`) are mirrored only when named here: see the warning above.",
 				Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.UniqueValues()},
 			},
@@ -250,7 +250,7 @@ func (r *darkLaunchResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				},
 			},
 			"acceptance": schema.SingleNestedBlock{
-				MarkdownDescription: "What the dark backend must show before the launch is proven (required). Once `min_requests` copies (mirrored and synthetic) have reached it, the engine decides: " +
+				MarkdownDescription: "What the dark backend must show before the launch is proven; every dark launch needs this block. Once `min_requests` copies (mirrored and synthetic) have reached it, the engine decides: " +
 					"`proven` when every bound holds, otherwise `failed`, with an audit event and a status message that names the bound exceeded.",
 				Attributes: map[string]schema.Attribute{
 					"min_requests": schema.Int64Attribute{
