@@ -91,10 +91,19 @@ func measure(tb testing.TB, targets []target, rate float64, rounds int, slot, gr
 	return run{figures: figures, othersCPU: max(others, 0) * 100}
 }
 
+// bench is a running setup: the upstreams, the proxies, and the targets
+// (direct, shadow, and nginx when it is installed).
+type bench struct {
+	live      string // live's address
+	targets   []target
+	child     *proxyChild
+	ngx       *nginxMirror
+	darkCount *counted
+}
+
 // setup starts live and dark upstreams (dark stalled when asked), the
-// shadow proxy and nginx, and returns the targets: direct, shadow, and
-// nginx when it is installed.
-func setup(tb testing.TB, stalled bool) ([]target, *proxyChild, *nginxMirror, *counted) {
+// shadow proxy and nginx.
+func setup(tb testing.TB, stalled bool) *bench {
 	tb.Helper()
 	live := serveLoopback(tb, upstream())
 	darkCount := &counted{h: upstream()}
@@ -104,19 +113,34 @@ func setup(tb testing.TB, stalled bool) ([]target, *proxyChild, *nginxMirror, *c
 	}
 	child := startProxyChild(tb, live, dark)
 	ngx := startNginx(tb, live, dark)
-	targets := []target{{name: "direct", client: newLoadClient(live)},
-		{name: "shadow", client: newLoadClient(child.Addr), pids: func() []int { return []int{child.cmd.Process.Pid} }}}
+	bn := &bench{live: live, child: child, ngx: ngx, darkCount: darkCount}
+	bn.targets = []target{{name: "direct", client: newLoadClient(live)}, child.target("shadow")}
 	if ngx != nil {
-		targets = append(targets, target{name: "nginx", client: newLoadClient(ngx.Addr), pids: ngx.pids})
+		bn.targets = append(bn.targets, target{name: "nginx", client: newLoadClient(ngx.Addr), pids: ngx.pids})
 	} else {
 		tb.Log("nginx is not installed (apt-get install -y nginx): measuring without it")
 	}
 	tb.Cleanup(func() {
-		for _, t := range targets {
+		for _, t := range bn.targets {
 			t.client.close()
 		}
 	})
-	return targets, child, ngx, darkCount
+	return bn
+}
+
+// target is the load target of a proxy child.
+func (c *proxyChild) target(name string) target {
+	return target{name: name, client: newLoadClient(c.Addr), pids: func() []int { return []int{c.cmd.Process.Pid} }}
+}
+
+// index returns the position of the named target, or -1.
+func (bn *bench) index(name string) int {
+	for i, t := range bn.targets {
+		if t.name == name {
+			return i
+		}
+	}
+	return -1
 }
 
 func mib(kib int64) float64 { return float64(kib) / 1024 }
@@ -131,7 +155,8 @@ func mib(kib int64) float64 { return float64(kib) / 1024 }
 func BenchmarkShadowAddedLatency(b *testing.B) {
 	rate := envFloat("SHADOW_BENCH_RATE", 2000)
 	rounds := int(envFloat("SHADOW_BENCH_ROUNDS", 5))
-	targets, child, ngx, _ := setup(b, false)
+	bn := setup(b, false)
+	targets, child, ngx := bn.targets, bn.child, bn.ngx
 	for range b.N {
 		child.stats(b) // reset
 		m := measure(b, targets, rate, rounds, 2*time.Second, 2*time.Second)
@@ -156,28 +181,35 @@ func BenchmarkShadowAddedLatency(b *testing.B) {
 
 // BenchmarkShadowStalledDark is the live path while the dark upstream
 // accepts connections and never answers: the live p99 through each proxy
-// against the direct p99, in rounds (SHADOW_BENCH_ROUNDS, default 3) of
-// one 3 s slot per target at SHADOW_BENCH_RATE (default 2,000 req/s), and
-// the proxies' memory. Requests without an answer 3 s after the slot
-// count with the time they had waited then (a lower bound; *_censored
-// says how many).
+// against the direct p99, and against the same shadow proxy mirroring to a
+// healthy dark upstream (target shadow_healthy), in rounds
+// (SHADOW_BENCH_ROUNDS, default 3) of one 3 s slot per target at
+// SHADOW_BENCH_RATE (default 2,000 req/s), and the proxies' memory.
+// Requests without an answer 3 s after the slot count with the time they
+// had waited then (a lower bound; *_censored says how many).
 func BenchmarkShadowStalledDark(b *testing.B) {
 	rate := envFloat("SHADOW_BENCH_RATE", 2000)
 	rounds := int(envFloat("SHADOW_BENCH_ROUNDS", 3))
-	targets, child, ngx, _ := setup(b, true)
+	bn := setup(b, true)
+	healthy := startProxyChild(b, bn.live, serveLoopback(b, upstream()))
+	bn.targets = append(bn.targets, healthy.target("shadow_healthy"))
+	child, ngx := bn.child, bn.ngx
+	shadowAt, directAt, healthyAt := bn.index("shadow"), bn.index("direct"), bn.index("shadow_healthy")
 	for range b.N {
 		child.stats(b)
 		m0 := readMemory(child.cmd.Process.Pid)
-		m := measure(b, targets, rate, rounds, 3*time.Second, 3*time.Second)
+		m := measure(b, bn.targets, rate, rounds, 3*time.Second, 3*time.Second)
 		b.StopTimer()
 		m1 := readMemory(child.cmd.Process.Pid)
 		stats := child.stats(b)
-		reportFigures(b, targets, m)
-		var ratios []float64
+		reportFigures(b, bn.targets, m)
+		var overDirect, overHealthy []float64
 		for _, round := range m.figures {
-			ratios = append(ratios, float64(round[1].p99)/float64(round[0].p99))
+			overDirect = append(overDirect, float64(round[shadowAt].p99)/float64(round[directAt].p99))
+			overHealthy = append(overHealthy, float64(round[shadowAt].p99)/float64(round[healthyAt].p99))
 		}
-		b.ReportMetric(median(ratios), "shadow_p99_over_direct")
+		b.ReportMetric(median(overDirect), "shadow_p99_over_direct")
+		b.ReportMetric(median(overHealthy), "shadow_p99_over_healthy")
 		b.ReportMetric(float64(stats.Dropped), "shadow_dropped")
 		b.ReportMetric(float64(stats.Timeouts), "shadow_timeouts")
 		b.ReportMetric(mib(m0.RSS), "shadow_rss_before_MiB")
@@ -195,10 +227,10 @@ func BenchmarkShadowStalledDark(b *testing.B) {
 // their CPU time per request, and logs the rounds.
 func reportFigures(b *testing.B, targets []target, m run) {
 	var log strings.Builder
-	fmt.Fprintf(&log, "\n%-6s %-7s %9s %9s %9s %9s %12s\n", "round", "target", "p50_ms", "p99_ms", "answered", "censored", "cpu_us/req")
+	fmt.Fprintf(&log, "\n%-6s %-15s %9s %9s %9s %9s %12s\n", "round", "target", "p50_ms", "p99_ms", "answered", "censored", "cpu_us/req")
 	for r, round := range m.figures {
 		for i, f := range round {
-			fmt.Fprintf(&log, "%-6d %-7s %9.3f %9.3f %9d %9d %12.0f\n", r, targets[i].name, ms(f.p50), ms(f.p99), f.answered, f.censored, f.cpuPerRequest())
+			fmt.Fprintf(&log, "%-6d %-15s %9.3f %9.3f %9d %9d %12.0f\n", r, targets[i].name, ms(f.p50), ms(f.p99), f.answered, f.censored, f.cpuPerRequest())
 		}
 	}
 	fmt.Fprintf(&log, "other processes used %.0f%% of the machine's CPU during the run\n", m.othersCPU)
@@ -243,8 +275,9 @@ func (f slotFigures) cpuPerRequest() float64 {
 // dark, and the generator runs without errors. It asserts nothing about
 // time.
 func TestShadowBenchSetup(t *testing.T) {
-	targets, child, ngx, darkCount := setup(t, false)
-	for _, tg := range targets {
+	bn := setup(t, false)
+	child, ngx, darkCount := bn.child, bn.ngx, bn.darkCount
+	for _, tg := range bn.targets {
 		if err := warm(tg.client, 4); err != nil {
 			t.Fatalf("%s: %v", tg.name, err)
 		}

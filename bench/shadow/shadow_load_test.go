@@ -178,9 +178,9 @@ func startProxyChild(tb testing.TB, live, dark string) *proxyChild {
 	}
 	cmd := exec.CommandContext(context.Background(), exe)
 	cmd.Env = append(os.Environ(), childEnv+"=http://"+live+" http://"+dark)
-	if gogc := os.Getenv("SHADOW_BENCH_CHILD_GOGC"); gogc != "" {
-		cmd.Env = append(cmd.Env, "GOGC="+gogc)
-	}
+	// Extra environment for the proxy only, for experiments such as
+	// SHADOW_BENCH_CHILD_ENV="GOMAXPROCS=1 GOGC=400".
+	cmd.Env = append(cmd.Env, strings.Fields(os.Getenv("SHADOW_BENCH_CHILD_ENV"))...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		tb.Fatal(err)
