@@ -51,9 +51,39 @@ type Releases struct {
 	// benchmark measures from it to the rollback read back.
 	AfterGateFailure func(releaseID string)
 
+	// DriftInterval is how often a running release's weights are read back
+	// to catch out-of-band changes (default 10s, at least check_interval).
+	DriftInterval time.Duration
+
 	mu        sync.Mutex
 	obs       map[string]release.Observations
 	lastDrift map[string]time.Time
+	driftRead map[string]time.Time
+}
+
+// driftDue reports whether release id's weights are due a drift read.
+func (r *Releases) driftDue(id string, now time.Time) bool {
+	every := r.DriftInterval
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.driftRead == nil {
+		r.driftRead = map[string]time.Time{}
+	}
+	if last, ok := r.driftRead[id]; ok && now.Sub(last) < every-every/20 {
+		return false
+	}
+	r.driftRead[id] = now
+	return true
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // GateReader evaluates acceptance gates; ReadAll answers one verdict per
@@ -119,7 +149,16 @@ func (r *Releases) Reconcile(ctx context.Context, term *lease.Term) error {
 		}
 		jobs = append(jobs, releaseJob{obj: o, env: e})
 	}
-	r.prefetchGates(ctx, jobs)
+	// One time for the whole tick: the prefetch decides which gates are due
+	// at it, and every Step runs at it, so that a release stepped late in
+	// the tick is not due again, alone, early in the next one.
+	now := r.Clock.Now()
+	r.prefetchGates(ctx, jobs, now)
+	// Releases whose gates failed go first: their rollback writes must not
+	// wait for other releases' reads.
+	slices.SortStableFunc(jobs, func(a, b releaseJob) int {
+		return boolRank(b.verdict != nil && b.verdict.Result == gates.Fail) - boolRank(a.verdict != nil && a.verdict.Result == gates.Fail)
+	})
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, r.parallel())
 	for i := range jobs {
@@ -128,7 +167,7 @@ func (r *Releases) Reconcile(ctx context.Context, term *lease.Term) error {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			j.running, j.err = r.reconcileRelease(ctx, term, j.obj, j.env, j.verdict)
+			j.running, j.err = r.reconcileRelease(ctx, term, j.obj, j.env, j.verdict, now)
 		}()
 	}
 	wg.Wait()
@@ -183,11 +222,10 @@ func gateRequest(env model.EnvironmentSpec, cur *model.Release) gates.Request {
 // prefetchGates reads, in one batch, the gates of every running release
 // whose gates fall due this tick, so that AWS calls grow with the distinct
 // alarms and metrics, not with the releases.
-func (r *Releases) prefetchGates(ctx context.Context, jobs []releaseJob) {
+func (r *Releases) prefetchGates(ctx context.Context, jobs []releaseJob, now time.Time) {
 	if r.Gates == nil {
 		return
 	}
-	now := r.Clock.Now()
 	var reqs []gates.Request
 	var idx []int
 	for i, j := range jobs {
@@ -294,14 +332,13 @@ func (r *Releases) writeEnv(ctx context.Context, term *lease.Term, e *envEntry, 
 
 // reconcileRelease starts an attempt when the intent asks for one and steps
 // the running attempt. It reports whether an attempt is running.
-func (r *Releases) reconcileRelease(ctx context.Context, term *lease.Term, o model.Object, e *envEntry, prefetched *gates.Verdict) (bool, error) {
+func (r *Releases) reconcileRelease(ctx context.Context, term *lease.Term, o model.Object, e *envEntry, prefetched *gates.Verdict, now time.Time) (bool, error) {
 	var spec model.ReleaseSpec
 	var state model.ReleaseState
 	if err := json.Unmarshal(o.Spec, &spec); err != nil {
 		return false, err
 	}
 	_ = json.Unmarshal(o.Status, &state)
-	now := r.Clock.Now()
 	changed := false
 	var startMsg string
 	if state.AppliedVersion < o.Version {
@@ -424,9 +461,14 @@ func (r *Releases) reconcileRelease(ctx context.Context, term *lease.Term, o mod
 				if v.Result == gates.Fail && r.AfterGateFailure != nil {
 					r.AfterGateFailure(cur.ID)
 				}
-				// Read the live weights with the gates, so that Step sees
-				// an out-of-band change (drift) while the release bakes or
-				// is paused; missing routing reads as no weights at all.
+				// Read the live weights with the gates, at most every
+				// DriftInterval, so that Step sees an out-of-band change
+				// (drift) while the release bakes or is paused; missing
+				// routing reads as no weights at all. A failed gate skips
+				// it: the rollback writes at once.
+				if v.Result == gates.Fail || !r.driftDue(cur.ID, now) {
+					break
+				}
 				w, err := router.Weights(ctx)
 				switch {
 				case err == nil:
@@ -447,6 +489,7 @@ func (r *Releases) reconcileRelease(ctx context.Context, term *lease.Term, o mod
 		if cur.Phase.Terminal() {
 			r.mu.Lock()
 			delete(r.obs, cur.ID)
+			delete(r.driftRead, cur.ID)
 			r.mu.Unlock()
 			if cur.Phase == model.PhaseReleased {
 				es := e.status

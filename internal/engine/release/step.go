@@ -35,6 +35,9 @@ type machine struct {
 	now    time.Time
 	events []Action // audit events, after Persist
 	calls  []Action // AWS and HTTP calls, after the events
+	// late is the gap between two passing gate reads that was too long to
+	// count as bake time, when this tick saw one.
+	late time.Duration
 }
 
 // step is a flat list of small steps; each may end the tick.
@@ -470,6 +473,9 @@ func (m *machine) recordGates(accrue bool) {
 		m.r.LastGateReadAt = time.Time{}
 	case GatesPassed:
 		last := m.r.LastGateReadAt
+		if accrue && !last.IsZero() && m.now.Sub(last) > 2*m.spec.CheckInterval {
+			m.late = m.now.Sub(last)
+		}
 		if accrue && !last.IsZero() && !m.r.ShiftedAt.IsZero() && m.now.Sub(last) <= 2*m.spec.CheckInterval {
 			from := last
 			if settled := m.r.ShiftedAt.Add(m.spec.Settle); settled.After(from) {
@@ -505,6 +511,10 @@ func (m *machine) bake() {
 		m.r.Message = fmt.Sprintf("stage %s baked; waiting for promote (manual approval): progressive promote %s", st.Name, m.r.Environment)
 	default:
 		m.r.Message = fmt.Sprintf("baking %s at %s: %s of %s with gates passing", m.r.TargetSlot, m.r.IntendedWeights, model.ShortDuration(baked.Truncate(time.Second)), model.ShortDuration(st.BakeTime))
+		if m.late > 0 {
+			m.r.Message += fmt.Sprintf("; the gates were read %s apart, more than twice check_interval (%s), so that time did not count: the engine is overloaded or AWS is slow",
+				m.late.Round(100*time.Millisecond), model.ShortDuration(m.spec.CheckInterval))
+		}
 	}
 	m.readGatesIfDue()
 }
