@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -51,6 +52,11 @@ type Releases struct {
 	// benchmark measures from it to the rollback read back.
 	AfterGateFailure func(releaseID string)
 
+	// ProgressInterval is how often bake progress alone is written to the
+	// store (default 5s): in between it is kept in memory, so that a tick
+	// over many baking releases is not a store write per release. A new
+	// leader resumes from the last write, with at most that much less bake.
+	ProgressInterval time.Duration
 	// DriftInterval is how often a running release's weights are read back
 	// to catch out-of-band changes (default 10s, at least check_interval).
 	DriftInterval time.Duration
@@ -59,6 +65,7 @@ type Releases struct {
 	obs       map[string]release.Observations
 	lastDrift map[string]time.Time
 	driftRead map[string]time.Time
+	progress  map[string]progressCache
 }
 
 // driftDue reports whether release id's weights are due a drift read.
@@ -339,6 +346,7 @@ func (r *Releases) reconcileRelease(ctx context.Context, term *lease.Term, o mod
 		return false, err
 	}
 	_ = json.Unmarshal(o.Status, &state)
+	state = r.latest(o, term, state)
 	changed := false
 	var startMsg string
 	if state.AppliedVersion < o.Version {
@@ -409,12 +417,21 @@ func (r *Releases) reconcileRelease(ctx context.Context, term *lease.Term, o mod
 		for _, a := range actions {
 			switch a := a.(type) {
 			case release.Persist:
+				prev := state.Current
 				state.Current = &a.Release
 				msg := strings.Join(append([]string{startMsg}, events...), "; ")
 				startMsg = ""
+				if msg == "" && !changed && r.progressOnly(o, prev, &a.Release, now) {
+					// Bake progress only: kept in memory, written every
+					// ProgressInterval (see latest).
+					r.remember(o, term, state, false, now)
+					break
+				}
 				if err := r.writeRelease(ctx, term, o.Ref, state, strings.TrimPrefix(msg, "; ")); err != nil {
+					r.forget(o)
 					return true, err // never act on AWS without the persisted intent
 				}
+				r.remember(o, term, state, true, now)
 				changed = false
 			case release.CheckHealth:
 				reads = true
@@ -508,9 +525,88 @@ func (r *Releases) reconcileRelease(ctx context.Context, term *lease.Term, o mod
 	r.obs[cur.ID] = obs
 	r.mu.Unlock()
 	if changed {
-		return true, r.writeRelease(ctx, term, o.Ref, state, "")
+		err := r.writeRelease(ctx, term, o.Ref, state, "")
+		if err == nil {
+			r.remember(o, term, state, true, now)
+		}
+		return true, err
 	}
 	return true, nil
+}
+
+// progressCache is a release's state as this leader last computed it,
+// ahead of the store by bake progress at most ProgressInterval old.
+type progressCache struct {
+	epoch   int64
+	state   model.ReleaseState
+	written time.Time
+}
+
+// latest returns the cached state of a release when it is this term's and
+// the store still holds what this leader last wrote (only the leader
+// writes release status), else the stored state.
+func (r *Releases) latest(o model.Object, term *lease.Term, stored model.ReleaseState) model.ReleaseState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.progress[o.Project+"/"+o.Name]
+	if !ok || c.epoch != term.Epoch() || c.state.Current == nil || stored.Current == nil ||
+		c.state.Current.ID != stored.Current.ID || c.state.AppliedVersion != stored.AppliedVersion ||
+		c.state.HandledRequest != stored.HandledRequest || c.state.Current.Phase != stored.Current.Phase {
+		return stored
+	}
+	return c.state
+}
+
+// remember caches a release's state; written says it is what the store
+// holds now.
+func (r *Releases) remember(o model.Object, term *lease.Term, state model.ReleaseState, written bool, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.progress == nil {
+		r.progress = map[string]progressCache{}
+	}
+	key := o.Project + "/" + o.Name
+	c := r.progress[key]
+	if written || c.epoch != term.Epoch() {
+		c.written = now
+	}
+	c.epoch, c.state = term.Epoch(), state
+	if cur := state.Current; cur != nil {
+		cp := *cur
+		c.state.Current = &cp
+	}
+	r.progress[key] = c
+}
+
+func (r *Releases) forget(o model.Object) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.progress, o.Project+"/"+o.Name)
+}
+
+// progressOnly reports whether next differs from prev only by bake
+// progress (bake time, gate readings and times, the message), and the
+// last write is recent enough to skip this one. Intent, phase, stage and
+// counts that matter after a restart are always written at once.
+func (r *Releases) progressOnly(o model.Object, prev, next *model.Release, now time.Time) bool {
+	if prev == nil {
+		return false
+	}
+	every := r.ProgressInterval
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	r.mu.Lock()
+	c, ok := r.progress[o.Project+"/"+o.Name]
+	r.mu.Unlock()
+	if !ok || now.Sub(c.written) >= every {
+		return false
+	}
+	a, b := *prev, *next
+	for _, x := range []*model.Release{&a, &b} {
+		x.Baked, x.LastGateReadAt, x.GatesRequestedAt, x.Gates, x.GatesReadAt, x.Message, x.GateErrors = 0, time.Time{}, time.Time{}, nil, time.Time{}, "", 0
+	}
+	return reflect.DeepEqual(a, b)
 }
 
 func eventText(ev release.Event) string {
