@@ -160,7 +160,7 @@ func (r *Releases) Reconcile(ctx context.Context, term *lease.Term) error {
 	// at it, and every Step runs at it, so that a release stepped late in
 	// the tick is not due again, alone, early in the next one.
 	now := r.Clock.Now()
-	r.prefetchGates(ctx, jobs, now)
+	r.prefetchGates(ctx, term, jobs, now)
 	// Releases whose gates failed go first: their rollback writes must not
 	// wait for other releases' reads.
 	slices.SortStableFunc(jobs, func(a, b releaseJob) int {
@@ -229,7 +229,7 @@ func gateRequest(env model.EnvironmentSpec, cur *model.Release) gates.Request {
 // prefetchGates reads, in one batch, the gates of every running release
 // whose gates fall due this tick, so that AWS calls grow with the distinct
 // alarms and metrics, not with the releases.
-func (r *Releases) prefetchGates(ctx context.Context, jobs []releaseJob, now time.Time) {
+func (r *Releases) prefetchGates(ctx context.Context, term *lease.Term, jobs []releaseJob, now time.Time) {
 	if r.Gates == nil {
 		return
 	}
@@ -237,7 +237,11 @@ func (r *Releases) prefetchGates(ctx context.Context, jobs []releaseJob, now tim
 	var idx []int
 	for i, j := range jobs {
 		var state model.ReleaseState
-		if json.Unmarshal(j.obj.Status, &state) != nil || state.Current == nil {
+		if json.Unmarshal(j.obj.Status, &state) != nil {
+			continue
+		}
+		// The state Step will see: bake progress may be ahead of the store.
+		if state = r.latest(j.obj, term, state); state.Current == nil {
 			continue
 		}
 		cur := state.Current
@@ -246,11 +250,7 @@ func (r *Releases) prefetchGates(ctx context.Context, jobs []releaseJob, now tim
 		default:
 			continue
 		}
-		interval := release.SpecFor(j.env.spec, *cur).CheckInterval
-		if interval <= 0 {
-			interval = release.DefaultCheckInterval
-		}
-		if last := cur.GatesRequestedAt; !last.IsZero() && now.Sub(last) < interval-interval/20 {
+		if !release.GatesDue(cur.GatesRequestedAt, now, release.SpecFor(j.env.spec, *cur).CheckInterval) {
 			continue
 		}
 		req := gateRequest(j.env.spec, cur)

@@ -156,18 +156,26 @@ func (m *machine) drifted() bool {
 	return t.Read && !m.r.ShiftedAt.IsZero() && (t.Weights != m.r.IntendedWeights || t.AudienceDrift)
 }
 
-// readGatesIfDue asks for a gate read once per check interval. A read counts
-// as due from 95 % of the interval: a controller ticking at exactly the check
-// interval jitters by milliseconds, and a strict bound would skip every other
-// tick and read only every two intervals.
+// readGatesIfDue asks for a gate read once per check interval (see
+// GatesDue).
 func (m *machine) readGatesIfDue() {
-	last := m.r.GatesRequestedAt
-	due := m.spec.CheckInterval - m.spec.CheckInterval/20
-	if !last.IsZero() && !m.now.Before(last) && m.now.Sub(last) < due {
+	if !GatesDue(m.r.GatesRequestedAt, m.now, m.spec.CheckInterval) {
 		return
 	}
 	m.r.GatesRequestedAt = m.now
 	m.call(ReadGates{})
+}
+
+// GatesDue reports whether gates last asked for at last are due again at
+// now. A read counts as due half a second (at most half the interval)
+// early: controller ticks jitter, and a tick that starts a little late
+// must not push the next one's read a whole tick later.
+func GatesDue(last, now time.Time, interval time.Duration) bool {
+	if interval <= 0 {
+		interval = DefaultCheckInterval
+	}
+	early := min(interval/2, 500*time.Millisecond)
+	return last.IsZero() || now.Before(last) || now.Sub(last) >= interval-early
 }
 
 func (m *machine) stage() Stage {
