@@ -66,61 +66,6 @@ type Releases struct {
 	lastDrift map[string]time.Time
 	driftRead map[string]time.Time
 	progress  map[string]progressCache
-	// driftPending and driftResults track drift reads made off the tick.
-	driftPending map[string]bool
-	driftResults map[string]driftResult
-}
-
-// driftResult is a drift read made off the tick, and the intent it was
-// made for.
-type driftResult struct {
-	intent   model.Weights
-	audience bool
-	traffic  release.Traffic
-}
-
-// readDrift reads a release's live weights (and audience rule) in the
-// background; the next tick gives the result to Step, which restores an
-// out-of-band change. Off the tick, so that a slow read never delays the
-// gate reads of other releases. Missing routing reads as no weights.
-func (r *Releases) readDrift(router traffic.Router, cur *model.Release) {
-	id, intent, audience := cur.ID, cur.IntendedWeights, cur.Audience
-	uses, want := usesAudiences(cur), wantAudience(cur)
-	r.mu.Lock()
-	if r.driftPending == nil {
-		r.driftPending, r.driftResults = map[string]bool{}, map[string]driftResult{}
-	}
-	if r.driftPending[id] {
-		r.mu.Unlock()
-		return
-	}
-	r.driftPending[id] = true
-	r.mu.Unlock()
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		var t release.Traffic
-		w, err := router.Weights(ctx)
-		switch {
-		case err == nil:
-			t.Read, t.Weights = true, model.Weights(w)
-		case routing.Missing(err):
-			t.Read, t.Weights = true, model.Weights{}
-		}
-		if t.Read && uses {
-			if ar, ok := router.(traffic.AudienceRouter); ok {
-				if got, err := ar.Audience(ctx); err == nil {
-					t.AudienceDrift = !traffic.SameAudience(got, want)
-				}
-			}
-		}
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		delete(r.driftPending, id)
-		if t.Read {
-			r.driftResults[id] = driftResult{intent: intent, audience: audience, traffic: t}
-		}
-	}()
 }
 
 // driftDue reports whether release id's weights are due a drift read.
@@ -438,13 +383,6 @@ func (r *Releases) reconcileRelease(ctx context.Context, term *lease.Term, o mod
 	}
 	r.mu.Lock()
 	obs := r.obs[cur.ID]
-	if d, ok := r.driftResults[cur.ID]; ok {
-		delete(r.driftResults, cur.ID)
-		// A read made for another intent says nothing about drift.
-		if d.intent == cur.IntendedWeights && d.audience == cur.Audience && d.traffic.Read && !obs.Traffic.Read {
-			obs.Traffic.Read, obs.Traffic.Weights, obs.Traffic.AudienceDrift = true, d.traffic.Weights, d.traffic.AudienceDrift
-		}
-	}
 	r.mu.Unlock()
 	if req, err := r.pendingRequest(ctx, o, state); err == nil && req != nil && req.ReleaseID == cur.ID {
 		switch req.Action {
@@ -548,7 +486,20 @@ func (r *Releases) reconcileRelease(ctx context.Context, term *lease.Term, o mod
 				if v.Result == gates.Fail || !r.driftDue(cur.ID, now) {
 					break
 				}
-				r.readDrift(router, cur)
+				w, err := router.Weights(ctx)
+				switch {
+				case err == nil:
+					obs.Traffic.Read, obs.Traffic.Weights = true, model.Weights(w)
+				case routing.Missing(err):
+					obs.Traffic.Read, obs.Traffic.Weights = true, model.Weights{}
+				}
+				if obs.Traffic.Read && usesAudiences(cur) {
+					if ar, ok := router.(traffic.AudienceRouter); ok {
+						if got, err := ar.Audience(ctx); err == nil {
+							obs.Traffic.AudienceDrift = !traffic.SameAudience(got, wantAudience(cur))
+						}
+					}
+				}
 			}
 		}
 		cur = state.Current
@@ -556,7 +507,6 @@ func (r *Releases) reconcileRelease(ctx context.Context, term *lease.Term, o mod
 			r.mu.Lock()
 			delete(r.obs, cur.ID)
 			delete(r.driftRead, cur.ID)
-			delete(r.driftResults, cur.ID)
 			r.mu.Unlock()
 			if cur.Phase == model.PhaseReleased {
 				es := e.status
