@@ -198,7 +198,11 @@ var (
 )
 
 func (e engineLink) Fetch(ctx context.Context) (shadow.Config, error) {
-	return e.c.ShadowConfig(ctx, e.project, e.name)
+	c, err := e.c.ShadowConfig(ctx, e.project, e.name)
+	if client.IsType(err, "urn:progressive:problem:not-found") {
+		return c, fmt.Errorf("%w: %w", shadow.ErrGone, err)
+	}
+	return c, err
 }
 
 func (e engineLink) Report(ctx context.Context, r shadow.Report) error {

@@ -174,12 +174,27 @@ func (a *Agent) every(ctx context.Context, interval time.Duration, f func(contex
 	}
 }
 
+// ErrGone, wrapped by a ConfigSource's error, says the dark launch no
+// longer exists: the agent then stops mirroring (live traffic still
+// flows) rather than keep copying to a backend nobody watches.
+var ErrGone = errors.New("the dark launch no longer exists")
+
 // Poll fetches the config once and applies it if it changed. On a fetch
-// error, or an invalid config, the proxy keeps the config it has.
+// error, or an invalid config, the proxy keeps the config it has; when the
+// dark launch is gone, mirroring stops.
 func (a *Agent) Poll(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, a.opts.CallTimeout)
 	defer cancel()
 	c, err := a.source.Fetch(ctx)
+	if errors.Is(err, ErrGone) {
+		if cur, ok := a.proxy.Config(); ok && !cur.Paused {
+			cur.Paused = true
+			if serr := a.proxy.SetConfig(cur); serr == nil {
+				a.log.Warn("dark launch deleted: mirroring stopped, live traffic still flows", "error", err)
+			}
+		}
+		return fmt.Errorf("fetch dark launch config: %w", err)
+	}
 	if err != nil {
 		a.log.Warn("dark launch config: fetch failed; keeping the current config", "error", err)
 		return fmt.Errorf("fetch dark launch config: %w", err)

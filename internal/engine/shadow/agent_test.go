@@ -3,6 +3,7 @@ package shadow_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -287,5 +288,41 @@ func TestAgentPendingMerge(t *testing.T) {
 	}
 	if s := total(got); s.Requests != 6 {
 		t.Fatalf("%d copies reported, want 6", s.Requests)
+	}
+}
+
+// A dark launch that was deleted stops mirroring; live traffic still flows.
+func TestAgentStopsMirroringWhenGone(t *testing.T) {
+	live := newUpstream(t, liveHandler)
+	dark := newUpstream(t, darkHandler)
+	p, err := shadow.NewProxy(shadow.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := serve(t, p)
+	src := &source{}
+	src.set(config(live.URL, dark.URL), nil)
+	a := shadow.NewAgent(p, src, &reporter{}, shadow.AgentOptions{DarkLaunch: "chat-backend", PollInterval: time.Hour, ReportInterval: time.Hour, Instance: "test-1"})
+	ctx := context.Background()
+	if err := a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close(ctx) })
+	get(t, front+"/same")
+	waitFor(t, "one copy at dark", func() bool { return len(dark.requests()) == 1 })
+
+	src.set(shadow.Config{}, fmt.Errorf("%w: 404", shadow.ErrGone))
+	if err := a.Poll(ctx); !errors.Is(err, shadow.ErrGone) {
+		t.Fatalf("poll: %v", err)
+	}
+	if cur, _ := p.Config(); !cur.Paused {
+		t.Fatalf("mirroring goes on after the dark launch was deleted: %+v", cur)
+	}
+	if status, _ := get(t, front+"/same"); status != http.StatusOK {
+		t.Fatalf("live after the dark launch was deleted: %d", status)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(dark.requests()); n != 1 {
+		t.Fatalf("%d copies reached dark, want the one made before the deletion", n)
 	}
 }
