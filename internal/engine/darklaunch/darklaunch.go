@@ -223,13 +223,18 @@ func (s *Status) Resume(actor string) string {
 	return s.Message
 }
 
-// Reset starts collecting afresh, with empty figures.
+// Reset starts collecting afresh, with empty figures. A launch that was
+// proven stays proven for its release toggle: a reset never takes back a
+// toggle that customers may already see.
 func (s *Status) Reset(actor string, now time.Time) string {
 	epoch := s.Epoch + 1
-	preview, pm := s.Preview, s.PreviewMessage
+	preview, pm, provenAt := s.Preview, s.PreviewMessage, s.ProvenAt
 	*s = Initial(now)
-	s.Epoch, s.Preview, s.PreviewMessage = epoch, preview, pm
+	s.Epoch, s.Preview, s.PreviewMessage, s.ProvenAt = epoch, preview, pm, provenAt
 	s.Message = "reset by " + actor + ": collecting afresh"
+	if !provenAt.IsZero() {
+		s.Message += "; the release toggle stays released (proven at " + provenAt.UTC().Format(time.RFC3339) + ")"
+	}
 	return s.Message
 }
 

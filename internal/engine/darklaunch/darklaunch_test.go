@@ -108,7 +108,17 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("failed: %+v", st)
 	}
 	st.Reset("carol", t0.Add(time.Hour))
-	if st.State != model.DarkCollecting || st.Totals.Requests != 0 || st.Epoch != 1 || !st.CollectingSince.Equal(t0.Add(time.Hour)) {
+	if st.State != model.DarkCollecting || st.Totals.Requests != 0 || st.Epoch != 1 || !st.CollectingSince.Equal(t0.Add(time.Hour)) || !st.ProvenAt.IsZero() {
 		t.Fatalf("reset: %+v", st)
+	}
+
+	// Resetting a proven launch never holds its release toggle again.
+	st.Apply(report("a", 2, 200, 0, 0, 0, time.Millisecond), t0)
+	darklaunch.Decide(spec(), &st, t0)
+	if st.State != model.DarkProven {
+		t.Fatalf("not proven: %+v", st)
+	}
+	if msg := st.Reset("dave", t0.Add(2*time.Hour)); st.ProvenAt != t0 || !strings.Contains(msg, "stays released") {
+		t.Fatalf("reset of a proven launch: %q %+v", msg, st)
 	}
 }
