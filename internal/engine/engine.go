@@ -65,6 +65,9 @@ type Config struct {
 	AWSRateLimits map[string]ratelimit.Rate
 	// AfterSetWeights is a test hook run after each release weight write.
 	AfterSetWeights func(releaseID string)
+	// ReleaseDriftInterval overrides how often running releases' weights are
+	// read back for drift (default 30s); tests shorten it.
+	ReleaseDriftInterval time.Duration
 	// AfterGateFailure is a hook run when a release's gate check fails.
 	AfterGateFailure func(releaseID string)
 	// Metrics, when set, replaces the CloudWatch metric reader of gates
@@ -355,7 +358,7 @@ func reconcilers(st store.Store, parts awsParts, cfg Config, log hclog.Logger) [
 		gr.Metrics = cfg.Metrics
 	}
 	steps = append(steps, &controller.Releases{Store: st, Routers: parts.routers, Gates: gr, Clock: clock.Real{}, Log: log.Named("releases"),
-		AfterSetWeights: cfg.AfterSetWeights, AfterGateFailure: cfg.AfterGateFailure})
+		AfterSetWeights: cfg.AfterSetWeights, AfterGateFailure: cfg.AfterGateFailure, DriftInterval: cfg.ReleaseDriftInterval})
 	if parts.alarms != nil {
 		steps = append(steps, &controller.ToggleAlarms{Store: st, Alarms: parts.alarms, Clock: clock.Real{},
 			Log: log.Named("controller"), Every: cfg.AlarmPoll})

@@ -75,8 +75,8 @@ func bgStart(t *testing.T, parent context.Context, db, admin string, mod func(*e
 	cfg := engine.Config{
 		Listen: "127.0.0.1:0", DataDir: t.TempDir(), DatabaseURL: "sqlite:" + db, BootstrapToken: admin,
 		ControllerInterval: 100 * time.Millisecond, LeaseTTL: 2 * time.Second, SnapshotPoll: 100 * time.Millisecond,
-		ShutdownTimeout: 10 * time.Second,
-		Log:             hclog.New(&hclog.LoggerOptions{Level: hclog.Info, Output: testWriter{t}}), Ready: ready,
+		ShutdownTimeout: 10 * time.Second, ReleaseDriftInterval: 2 * time.Second,
+		Log: hclog.New(&hclog.LoggerOptions{Level: hclog.Info, Output: testWriter{t}}), Ready: ready,
 	}
 	if mod != nil {
 		mod(&cfg)
