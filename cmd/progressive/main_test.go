@@ -74,6 +74,7 @@ func cleanEnv(t *testing.T) {
 // daemon is a running `progressive serve`.
 type daemon struct {
 	t        *testing.T
+	name     string
 	addr     string
 	endpoint string
 	stdout   *syncBuffer
@@ -88,29 +89,39 @@ type daemon struct {
 // it answers requests.
 func startServe(t *testing.T, args ...string) *daemon {
 	t.Helper()
-	ready := make(chan string, 1)
-	serveReady = ready
-	t.Cleanup(func() { serveReady = nil })
+	d := startCommand(t, "serve", &serveReady, args...)
+	d.endpoint = "http://" + d.addr
+	return d
+}
+
+// startCommand runs `progressive <name> --listen 127.0.0.1:0 args...` until
+// it reports its address through *ready (the command's test hook), and
+// stops it when the test ends.
+func startCommand(t *testing.T, name string, ready *chan<- string, args ...string) *daemon {
+	t.Helper()
+	addrs := make(chan string, 1)
+	*ready = addrs
+	t.Cleanup(func() { *ready = nil })
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &daemon{t: t, stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	d := &daemon{t: t, name: name, stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	go func() {
-		d.done <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), d.stdout, d.stderr)
+		d.done <- run(ctx, append([]string{name, "--listen", "127.0.0.1:0"}, args...), d.stdout, d.stderr)
 	}()
 	select {
-	case d.addr = <-ready:
+	case d.addr = <-addrs:
 	case err := <-d.done:
 		cancel()
-		t.Fatalf("serve ended before it was ready: %v\nstderr:\n%s", err, d.stderr)
+		t.Fatalf("%s ended before it was ready: %v\nstderr:\n%s", name, err, d.stderr)
 	case <-time.After(wait):
 		cancel()
-		t.Fatalf("serve did not become ready\nstderr:\n%s", d.stderr)
+		t.Fatalf("%s did not become ready\nstderr:\n%s", name, d.stderr)
 	}
-	d.endpoint = "http://" + d.addr
 	t.Cleanup(func() { _ = d.stop() })
 	return d
 }
 
-// stop cancels the daemon's context and returns what run returned.
+// stop cancels the command's context (as SIGTERM does) and returns what
+// run returned.
 func (d *daemon) stop() error {
 	d.t.Helper()
 	d.stopOnce.Do(func() {
@@ -118,7 +129,7 @@ func (d *daemon) stop() error {
 		select {
 		case d.stopErr = <-d.done:
 		case <-time.After(wait):
-			d.stopErr = errors.New("serve did not stop after its context was cancelled")
+			d.stopErr = errors.New(d.name + " did not stop after its context was cancelled")
 		}
 	})
 	return d.stopErr

@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -73,55 +72,13 @@ func newUpstream(t *testing.T, version, differsUnder string) *upstream {
 }
 
 // shadowProc is a running `progressive shadow`.
-type shadowProc struct {
-	t        *testing.T
-	addr     string
-	stdout   *syncBuffer
-	stderr   *syncBuffer
-	cancel   context.CancelFunc
-	done     chan error
-	stopOnce sync.Once
-	stopErr  error
-}
+type shadowProc struct{ *daemon }
 
 // startShadow runs `progressive shadow --listen 127.0.0.1:0 args...` until
 // it serves.
 func startShadow(t *testing.T, args ...string) *shadowProc {
 	t.Helper()
-	ready := make(chan string, 1)
-	shadowReady = ready
-	t.Cleanup(func() { shadowReady = nil })
-	ctx, cancel := context.WithCancel(context.Background())
-	p := &shadowProc{t: t, stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
-	go func() {
-		p.done <- run(ctx, append([]string{"shadow", "--listen", "127.0.0.1:0"}, args...), p.stdout, p.stderr)
-	}()
-	select {
-	case p.addr = <-ready:
-	case err := <-p.done:
-		cancel()
-		t.Fatalf("shadow ended before it was ready: %v\nstderr:\n%s", err, p.stderr)
-	case <-time.After(wait):
-		cancel()
-		t.Fatalf("shadow did not become ready\nstderr:\n%s", p.stderr)
-	}
-	t.Cleanup(func() { _ = p.stop() })
-	return p
-}
-
-// stop cancels the proxy's context, as SIGTERM does, and returns what run
-// returned.
-func (p *shadowProc) stop() error {
-	p.t.Helper()
-	p.stopOnce.Do(func() {
-		p.cancel()
-		select {
-		case p.stopErr = <-p.done:
-		case <-time.After(wait):
-			p.stopErr = errors.New("shadow did not stop after its context was cancelled")
-		}
-	})
-	return p.stopErr
+	return &shadowProc{startCommand(t, "shadow", &shadowReady, args...)}
 }
 
 // get sends a GET through the proxy and returns the status and body.

@@ -222,7 +222,17 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { flags.Run(bg, cfg.SnapshotPoll); done <- struct{}{} }()
 	ctrl := &controller.Controller{Interval: cfg.ControllerInterval, Log: log.Named("controller"), Reconcilers: reconcilers(st, parts, cfg, log)}
 	el := &lease.Elector{Store: st, Name: "controller", Holder: holderID(), TTL: cfg.LeaseTTL, Log: log.Named("lease"), OnChange: leading.Store}
-	go func() { el.Run(bg, ctrl.Lead); done <- struct{}{} }()
+	go func() {
+		el.Run(bg, ctrl.Lead)
+		// Leadership is over: stop what reconcilers run between ticks
+		// (dark launches' synthetic load).
+		for _, r := range ctrl.Reconcilers {
+			if s, ok := r.(interface{ Stop() }); ok {
+				s.Stop()
+			}
+		}
+		done <- struct{}{}
+	}()
 
 	serveErr := make(chan error, 1)
 	go func() {

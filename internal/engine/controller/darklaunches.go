@@ -119,18 +119,15 @@ func (d *DarkLaunches) synthetic(ctx context.Context, o model.Object, spec *mode
 	if r != nil && (!want || r.version != o.Version || r.epoch != st.Epoch) {
 		r.gen.Stop()
 		delete(d.runners, key)
-	}
-	if r == nil || d.runners[key] == nil {
 		r = nil
-		if want {
-			var err error
-			r, err = d.start(o, spec, st, now)
-			if err != nil {
-				d.mu.Unlock()
-				return fmt.Errorf("synthetic load of %s: %w", key, err)
-			}
-			d.runners[key] = r
+	}
+	if r == nil && want {
+		var err error
+		if r, err = d.start(o, spec, st, now); err != nil {
+			d.mu.Unlock()
+			return fmt.Errorf("synthetic load of %s: %w", key, err)
 		}
+		d.runners[key] = r
 	}
 	d.mu.Unlock()
 	if r == nil {
