@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -194,13 +195,19 @@ func newProxy(t *testing.T, opts shadow.Options) *shadow.Proxy {
 // fronts are the servers in front of proxies, by proxy.
 var fronts sync.Map
 
-// serve serves h on a real server for the test.
-func serve(t *testing.T, h http.Handler) string {
+// serve serves p with a shadow.Server on a loopback listener for the
+// test, and returns its URL.
+func serve(t *testing.T, p *shadow.Proxy) string {
 	t.Helper()
-	s := httptest.NewServer(h)
-	t.Cleanup(s.Close)
-	fronts.Store(h, s)
-	return s.URL
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &shadow.Server{Proxy: p}
+	go func() { _ = s.Serve(ln) }()
+	t.Cleanup(func() { _ = s.Close() })
+	fronts.Store(p, s)
+	return "http://" + ln.Addr().String()
 }
 
 // get sends one request and returns status, header and body.
@@ -238,7 +245,7 @@ func get(t *testing.T, url string) (int, string) {
 // has handed the copy over.
 func stopServing(p *shadow.Proxy) {
 	if s, ok := fronts.LoadAndDelete(p); ok {
-		s.(*httptest.Server).Close()
+		_ = s.(*shadow.Server).Close()
 	}
 }
 

@@ -43,8 +43,7 @@ func (p *Proxy) mirror(j *job) {
 	if cur := p.cfg.Load(); cur != nil && cur.threshold == 0 {
 		return // paused (or set to 0 %) since: stop at once, queue included
 	}
-	ctx, cancel := context.WithTimeout(p.workCtx, p.opts.DarkTimeout)
-	defer cancel()
+	ctx := p.workCtx // each exchange has a deadline of DarkTimeout
 	header := p.copyHeader(j)
 	keep := j.live != nil // keep bodies only to compare them
 
@@ -100,17 +99,26 @@ func (p *Proxy) copyHeader(j *job) http.Header {
 	return h
 }
 
-// send sends the copy to target and reads the whole response, keeping up
-// to MaxCompareBytes of its body when keep is set.
+// send sends the copy to target over a pooled connection and reads the
+// whole response, keeping up to MaxCompareBytes of its body when keep is
+// set.
 func (p *Proxy) send(ctx context.Context, j *job, target *url.URL, header http.Header, keep bool) result {
-	u := *target
-	u.Path, u.RawPath = joinURLPath(target, j.uri)
-	u.RawQuery = j.uri.RawQuery
+	out := &outRequest{
+		method: j.method,
+		target: requestTarget(target, j.uri),
+		header: header,
+		xff:    strings.Join(header["X-Forwarded-For"], ", "),
+		body:   j.body,
+	}
+	switch j.method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+		out.keepContentLength = true // "Content-Length: 0", as net/http sends
+	}
 	var limit int64
 	if keep {
 		limit = p.opts.MaxCompareBytes
 	}
-	return roundTrip(ctx, p.opts.DarkTransport, j.method, u.String(), header, j.body, limit)
+	return p.copyUps.get(target).roundTrip(ctx, out, p.opts.DarkTimeout, limit)
 }
 
 // roundTrip sends one request and reads the whole response, keeping its

@@ -130,6 +130,10 @@ type Proxy struct {
 	stats    *Stats
 	log      *slog.Logger
 
+	// Keep-alive connections: to live, for the Server; to dark and noise,
+	// for the copies (whose idle connections keep their expired deadline).
+	liveUps, copyUps upstreams
+
 	queue      chan *job
 	queueBytes atomic.Int64 // bytes held by queued and running copies
 	pending    atomic.Int64 // queued and running copies
@@ -331,7 +335,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c == nil {
 		if c = p.fallback; c == nil {
 			w.Header().Set("Retry-After", "5")
-			http.Error(w, "progressive shadow: no dark launch config yet (the engine has not been reached) and no fallback live URL, so there is nowhere to forward this request", http.StatusServiceUnavailable)
+			http.Error(w, noConfigMessage, http.StatusServiceUnavailable)
 			return
 		}
 	}
@@ -341,6 +345,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p.serveSampled(c, w, r)
 }
+
+// noConfigMessage answers requests while the proxy has nowhere to send
+// them.
+const noConfigMessage = "progressive shadow: no dark launch config yet (the engine has not been reached) and no fallback live URL, so there is nowhere to forward this request"
 
 // isUpgrade reports whether r asks to switch protocols (websockets):
 // such requests are forwarded and never mirrored.
@@ -394,19 +402,26 @@ func (p *Proxy) serveSampled(c *compiled, w http.ResponseWriter, r *http.Request
 			return
 		}
 	}
-	uri := *r.URL
+	r = r.Clone(r.Context())
+	p.enqueue(p.newJob(c, r, reqBody, capt))
+}
+
+// newJob is the copy of r, a sampled request that live has answered; capt
+// is live's answer when it is to be compared. The job takes r's URL and
+// header.
+func (p *Proxy) newJob(c *compiled, r *http.Request, body []byte, capt *capture) *job {
 	j := &job{
 		cfg:        c,
 		method:     r.Method,
-		uri:        &uri,
-		header:     r.Header.Clone(),
+		uri:        r.URL,
+		header:     r.Header,
 		remoteAddr: r.RemoteAddr,
-		body:       reqBody,
+		body:       body,
 	}
-	if c.cfg.Compare.Enabled && capt.ok() {
+	if capt != nil && capt.compare && capt.ok() {
 		j.live = &response{status: capt.status, header: capt.header, body: capt.buf, truncated: capt.over}
 	}
-	p.enqueue(j)
+	return j
 }
 
 // liveError answers 502 when live cannot be reached; the client closing
@@ -459,18 +474,24 @@ type capture struct {
 
 func (c *capture) Read(b []byte) (int, error) {
 	n, err := c.body.Read(b)
-	if n > 0 && !c.over {
-		if room := c.max - int64(len(c.buf)); int64(n) > room {
-			c.buf = append(c.buf, b[:room]...)
-			c.over = true
-		} else {
-			c.buf = append(c.buf, b[:n]...)
-		}
-	}
+	c.keep(b[:n])
 	if errors.Is(err, io.EOF) {
 		c.eof = true
 	}
 	return n, err
+}
+
+// keep appends b to the kept body, up to max bytes.
+func (c *capture) keep(b []byte) {
+	if len(b) == 0 || c.over {
+		return
+	}
+	if room := c.max - int64(len(c.buf)); int64(len(b)) > room {
+		c.buf = append(c.buf, b[:room]...)
+		c.over = true
+	} else {
+		c.buf = append(c.buf, b...)
+	}
 }
 
 func (c *capture) Close() error { return c.body.Close() }
@@ -619,6 +640,7 @@ func (p *Proxy) Close(ctx context.Context) error {
 		p.cancelWork()
 		close(p.quit)
 		p.workers.Wait()
+		p.copyUps.closeIdle()
 	})
 	return err
 }
