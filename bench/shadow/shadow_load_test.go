@@ -87,11 +87,7 @@ func runProxyChild(arg string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if os.Getenv("SHADOW_BENCH_SERVER") == "net/http" {
-		go func() { _ = (&http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}).Serve(ln) }()
-	} else {
-		go func() { _ = (&shadow.Server{Proxy: p}).Serve(ln) }()
-	}
+	go func() { _ = (&shadow.Server{Proxy: p}).Serve(ln) }()
 	go func() {
 		_ = (&http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_ = json.NewEncoder(w).Encode(p.Stats().Swap())

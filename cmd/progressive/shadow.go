@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"strings"
 	"time"
 
@@ -139,8 +138,7 @@ func runShadow(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			"without_config", withoutConfig(*liveURL), "interval", *pollInterval, "error", err)
 	}
 
-	httpSrv := &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	httpSrv := &shadow.Server{Proxy: proxy}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 
@@ -173,6 +171,9 @@ func runShadow(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *shutdownTimeout)
 	defer cancel()
 	shutdownErr := httpSrv.Shutdown(sctx)
+	if shutdownErr != nil {
+		_ = httpSrv.Close()
+	}
 	// After the server: no request is sampled any more. Close drains the
 	// copies until sctx ends and delivers a last report.
 	if err := agent.Close(sctx); err != nil {

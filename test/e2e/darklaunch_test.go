@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -81,8 +82,9 @@ func (s engineSource) Report(ctx context.Context, r shadow.Report) error {
 	return s.c.ShadowReport(ctx, s.project, s.name, r)
 }
 
-// dlProxy starts the mirroring proxy for name with a shadow token.
-func dlProxy(t *testing.T, e *bgEngine, endpoint, admin, name string) *httptest.Server {
+// dlProxy starts the mirroring proxy for name with a shadow token, and
+// returns its URL.
+func dlProxy(t *testing.T, e *bgEngine, endpoint, admin, name string) string {
 	t.Helper()
 	ctx := context.Background()
 	ac, err := client.New(endpoint, admin)
@@ -106,9 +108,14 @@ func dlProxy(t *testing.T, e *bgEngine, endpoint, admin, name string) *httptest.
 	if err := agent.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(p)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &shadow.Server{Proxy: p}
+	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() {
-		srv.Close()
+		_ = srv.Close()
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		_ = p.Close(cctx)
@@ -121,7 +128,7 @@ func dlProxy(t *testing.T, e *bgEngine, endpoint, admin, name string) *httptest.
 	if _, err := sc.ListToggles(ctx, bgProject); err == nil {
 		t.Fatal("a shadow token used the management API")
 	}
-	return srv
+	return "http://" + ln.Addr().String()
 }
 
 func dlWaitState(t *testing.T, c *client.Client, name, state string) wire.DarkLaunchStatus {
@@ -222,12 +229,12 @@ func TestDarkLaunchProvenReleasesToggle(t *testing.T) {
 		if i%10 == 0 {
 			path = "/differ"
 		}
-		if got := dlGet(t, proxy.URL+path); !strings.Contains(got, `"path":"`+path+`"`) || !strings.Contains(got, `"rooms":[1,2,3]`) {
+		if got := dlGet(t, proxy+path); !strings.Contains(got, `"path":"`+path+`"`) || !strings.Contains(got, `"rooms":[1,2,3]`) {
 			t.Fatalf("the proxy changed live's answer: %s", got)
 		}
 	}
 	for range 3 {
-		if got := dlGet(t, proxy.URL+"/hang"); !strings.Contains(got, `"path":"/hang"`) {
+		if got := dlGet(t, proxy+"/hang"); !strings.Contains(got, `"path":"/hang"`) {
 			t.Fatalf("/hang through the proxy: %s", got)
 		}
 	}

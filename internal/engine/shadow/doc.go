@@ -16,13 +16,26 @@
 //	        bounded queue ──▶ Workers ──▶ dark   (and noise; compared, discarded)
 //	          (full: dropped, counted)
 //
+// A Server serves the Proxy over HTTP/1.1 (TLS ends at the load balancer
+// in front of it). Each client connection has one goroutine, which reads
+// a request, sends it to live over a pooled keep-alive connection, and
+// streams live's answer back; nothing is handed between goroutines on the
+// way, which keeps the proxy's CPU per request, and so its tail latency on
+// a busy machine, close to nginx's (see bench/RESULTS.md).
+//
 // What the Proxy guarantees the live path:
 //
 //   - Every request goes to live_url, and live's response goes back as it
-//     came, streamed (status, headers, body; upgrades such as websockets
-//     included). Hop-by-hop headers are handled as by net/http/httputil; the
-//     inbound X-Forwarded-For, -Host, -Proto and Forwarded headers are kept,
-//     and the client's address is appended to X-Forwarded-For.
+//     came, streamed (status, headers, body, trailers; interim answers
+//     such as 103 Early Hints, and upgrades such as websockets, included).
+//     Hop-by-hop headers (RFC 9110 §7.6.1, and those a Connection header
+//     names) are not passed on; the inbound X-Forwarded-For, -Host, -Proto
+//     and Forwarded headers are kept, and the client's address is
+//     appended to X-Forwarded-For. Request bodies up to 64 KiB are read
+//     whole and sent with the head; larger and chunked ones stream. A
+//     kept-alive connection that live has closed meanwhile is replaced
+//     once for requests that change nothing (GET, HEAD, OPTIONS, TRACE,
+//     or with an Idempotency-Key), as net/http's transport does.
 //   - A live request never waits on dark. A copy starts only after live
 //     has answered, from a fixed pool of workers fed by a bounded queue;
 //     handing it over never blocks: when the queue (QueueSize copies, or
@@ -31,8 +44,7 @@
 //     up at most Workers connections and the queue, never the live path.
 //   - Sampling costs a per-thread random draw: no lock. Requests that are
 //     not sampled, whose method is not mirrored, or that ask for an
-//     upgrade, go straight to the reverse proxy (upgrades are never
-//     mirrored).
+//     upgrade, are only forwarded (upgrades are never mirrored).
 //   - The request body streams to live as it arrives. It is teed into a
 //     buffer of at most MaxBodyBytes; a larger body (announced or not) is
 //     not mirrored and counts as skipped, and its buffer is released. For

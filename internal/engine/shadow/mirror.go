@@ -1,10 +1,8 @@
 package shadow
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -27,13 +25,6 @@ type result struct {
 	err     error
 	elapsed time.Duration // to the end of the body, or to the error
 	timeout bool
-}
-
-// hopHeaders are connection-level headers, never copied to another hop
-// (RFC 9110 §7.6.1), as in net/http/httputil.
-var hopHeaders = []string{
-	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
 }
 
 // mirror sends j to dark (and to noise when comparing against one), records
@@ -81,15 +72,13 @@ func (p *Proxy) mirror(j *job) {
 // read-only.
 func (p *Proxy) copyHeader(j *job) http.Header {
 	h := j.header
-	for _, v := range h["Connection"] {
-		for name := range strings.SplitSeq(v, ",") {
-			if name = strings.TrimSpace(name); name != "" {
-				h.Del(name)
-			}
-		}
+	for name := range connectionHeaders(h) {
+		delete(h, name)
 	}
-	for _, name := range hopHeaders {
-		h.Del(name)
+	for name := range h {
+		if hopByHop(name) {
+			delete(h, name)
+		}
 	}
 	h.Del("Content-Length")
 	appendForwardedFor(h, h["X-Forwarded-For"], j.remoteAddr)
@@ -119,47 +108,6 @@ func (p *Proxy) send(ctx context.Context, j *job, target *url.URL, header http.H
 		limit = p.opts.MaxCompareBytes
 	}
 	return p.copyUps.get(target).roundTrip(ctx, out, p.opts.DarkTimeout, limit)
-}
-
-// roundTrip sends one request and reads the whole response, keeping its
-// header and up to keep bytes of its body when keep > 0. Redirects are
-// not followed: a 3xx is an answer like any other.
-func roundTrip(ctx context.Context, rt http.RoundTripper, method, rawURL string, header http.Header, body []byte, keep int64) result {
-	var rd io.Reader
-	if len(body) > 0 {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
-	if err != nil {
-		return result{err: err}
-	}
-	if header != nil {
-		req.Header = header
-	}
-	start := time.Now()
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		return result{err: err, elapsed: time.Since(start), timeout: isTimeout(ctx, err)}
-	}
-	defer resp.Body.Close()
-	r := &response{status: resp.StatusCode}
-	if keep > 0 {
-		r.header = resp.Header
-		buf := bytes.NewBuffer(make([]byte, 0, min(max(resp.ContentLength, 512), keep)))
-		if _, err = io.Copy(buf, io.LimitReader(resp.Body, keep)); err == nil {
-			r.body = buf.Bytes()
-			var n int64
-			n, err = io.Copy(io.Discard, resp.Body)
-			r.truncated = n > 0
-		}
-	} else {
-		_, err = io.Copy(io.Discard, resp.Body)
-	}
-	elapsed := time.Since(start)
-	if err != nil {
-		return result{err: err, elapsed: elapsed, timeout: isTimeout(ctx, err)}
-	}
-	return result{resp: r, elapsed: elapsed}
 }
 
 // isTimeout reports whether err comes from the copy's deadline or a

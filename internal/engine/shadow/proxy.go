@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"strings"
 	"sync"
@@ -60,12 +59,6 @@ type Options struct {
 	// MaxSamples is the number of sample diffs kept per report (default
 	// 10).
 	MaxSamples int
-	// LiveTransport and DarkTransport carry the live requests and the
-	// copies (to dark and noise). Defaults: transports with pooled
-	// keep-alive connections, no transparent compression, and for dark
-	// a response header timeout of DarkTimeout.
-	LiveTransport http.RoundTripper
-	DarkTransport http.RoundTripper
 	// Logger receives live upstream errors and config changes (default:
 	// discarded).
 	Logger *slog.Logger
@@ -96,33 +89,12 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.LiveTransport == nil {
-		o.LiveTransport = newTransport(0, 0)
-	}
-	if o.DarkTransport == nil {
-		o.DarkTransport = newTransport(o.Workers, o.DarkTimeout)
-	}
 	return o
 }
 
-// newTransport returns a transport for one upstream per config: many idle
-// connections per host (the default of 2 would redial under load), and
-// bodies passed through as they are, compressed or not.
-func newTransport(idlePerHost int, headerTimeout time.Duration) *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DisableCompression = true
-	t.MaxIdleConns = 0
-	t.MaxIdleConnsPerHost = 256
-	if idlePerHost > 0 {
-		t.MaxIdleConnsPerHost = idlePerHost * 2 // dark and noise may share a host
-	}
-	t.ResponseHeaderTimeout = headerTimeout
-	return t
-}
-
 // Proxy forwards every request to the live upstream and copies a sample to
-// the dark one. See the package documentation for what it guarantees the
-// live path. It is safe for concurrent use.
+// the dark one; a Server serves it. See the package documentation for what
+// it guarantees the live path. It is safe for concurrent use.
 type Proxy struct {
 	opts     Options
 	cfg      atomic.Pointer[compiled]
@@ -165,7 +137,6 @@ func NewProxy(opts Options) (*Proxy, error) {
 			return nil, fmt.Errorf("fallback live URL: %w", err)
 		}
 		p.fallback = &compiled{live: u}
-		p.fallback.rp = p.reverseProxy(u)
 	}
 	for range opts.Workers {
 		p.workers.Go(p.work)
@@ -204,7 +175,6 @@ func (p *Proxy) Config() (Config, bool) {
 type compiled struct {
 	cfg               Config
 	live, dark, noise *url.URL
-	rp                *httputil.ReverseProxy
 	// threshold: a request is sampled when a uniform draw in [0, 100000)
 	// is below it (mirror_percent in thousandths of a percent).
 	threshold     uint64
@@ -237,7 +207,6 @@ func (p *Proxy) compile(c Config) (*compiled, error) {
 	for _, e := range c.Compare.IgnoreJSONPaths {
 		cc.ignorePaths = append(cc.ignorePaths, jsonpath.MustParse(e))
 	}
-	cc.rp = p.reverseProxy(cc.live)
 	return cc, nil
 }
 
@@ -271,47 +240,15 @@ func (c *compiled) mirrors(method string) bool {
 	return false
 }
 
-// captureKey carries a sampled request's *capture through the reverse proxy.
-type captureKey struct{}
-
-// reverseProxy forwards to live: path joined under the live URL's path,
-// Host set to the live host, the inbound X-Forwarded-* and Forwarded
-// headers kept as they came (a proxy behind a load balancer must not
-// overwrite them) and the client's address appended to X-Forwarded-For.
-func (p *Proxy) reverseProxy(live *url.URL) *httputil.ReverseProxy {
-	return &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(live)
-			forwardHeaders(pr.In, pr.Out.Header)
-		},
-		Transport:      p.opts.LiveTransport,
-		BufferPool:     copyBuffers,
-		ModifyResponse: p.captureResponse,
-		ErrorHandler:   p.liveError,
-		ErrorLog:       slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
-	}
-}
-
-// copyBuffers lends the reverse proxies their 32 KiB copy buffers: without
-// a pool each response would allocate one, and the garbage collector's
-// work would show in the live path's tail latency.
+// copyBuffers lends the servers and the copies their 32 KiB copy
+// buffers: without a pool each response would allocate one, and the
+// garbage collector's work would show in the live path's tail latency.
 var copyBuffers = &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
 
 type bufferPool struct{ pool sync.Pool }
 
 func (b *bufferPool) Get() []byte    { return *b.pool.Get().(*[]byte) }
 func (b *bufferPool) Put(buf []byte) { b.pool.Put(&buf) }
-
-// forwardHeaders copies the forwarding headers of in to out and appends
-// in's client address to X-Forwarded-For.
-func forwardHeaders(in *http.Request, out http.Header) {
-	for _, h := range []string{"Forwarded", "X-Forwarded-Host", "X-Forwarded-Proto"} {
-		if v, ok := in.Header[h]; ok {
-			out[h] = v
-		}
-	}
-	appendForwardedFor(out, in.Header["X-Forwarded-For"], in.RemoteAddr)
-}
 
 // appendForwardedFor sets h's X-Forwarded-For to xff followed by the IP
 // of remoteAddr.
@@ -326,24 +263,6 @@ func appendForwardedFor(h http.Header, xff []string, remoteAddr string) {
 	default:
 		h.Set("X-Forwarded-For", ip)
 	}
-}
-
-// ServeHTTP forwards r to live and writes live's response. When r is
-// sampled, its copy goes to dark after live has answered, from a worker.
-func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c := p.cfg.Load()
-	if c == nil {
-		if c = p.fallback; c == nil {
-			w.Header().Set("Retry-After", "5")
-			http.Error(w, noConfigMessage, http.StatusServiceUnavailable)
-			return
-		}
-	}
-	if c.threshold == 0 || !c.mirrors(r.Method) || isUpgrade(r) || p.closing.Load() || !c.sampled() {
-		c.rp.ServeHTTP(w, r)
-		return
-	}
-	p.serveSampled(c, w, r)
 }
 
 // noConfigMessage answers requests while the proxy has nowhere to send
@@ -361,49 +280,6 @@ func isUpgrade(r *http.Request) bool {
 		}
 	}
 	return r.Header.Get("Upgrade") != ""
-}
-
-// serveSampled forwards r to live while keeping what its copy needs: the
-// request body (up to MaxBodyBytes) and, for the comparison, live's
-// status, headers and body (up to MaxCompareBytes), teed as they stream.
-func (p *Proxy) serveSampled(c *compiled, w http.ResponseWriter, r *http.Request) {
-	// With the queue already full the copy would be dropped: spare the
-	// capture.
-	if len(p.queue) >= cap(p.queue) {
-		p.stats.dropped.Add(1)
-		c.rp.ServeHTTP(w, r)
-		return
-	}
-	if r.ContentLength > p.opts.MaxBodyBytes {
-		p.stats.skipped.Add(1)
-		c.rp.ServeHTTP(w, r)
-		return
-	}
-	capt := &capture{compare: c.cfg.Compare.Enabled, max: p.opts.MaxCompareBytes}
-	out := r.WithContext(context.WithValue(r.Context(), captureKey{}, capt))
-	var body *bodyTee
-	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
-		body = newBodyTee(r.Body, r.ContentLength, p.opts.MaxBodyBytes)
-		out.Body = body
-	}
-	c.rp.ServeHTTP(w, out)
-	// The server would send the buffered end of the response only when
-	// this handler returns: send it now, so that preparing the copy does
-	// not delay the client.
-	_ = http.NewResponseController(w).Flush()
-
-	var reqBody []byte
-	if body != nil {
-		var ok bool
-		if reqBody, ok = body.result(); !ok {
-			// Too large, or live answered before reading all of it: a
-			// partial copy would not be the same request.
-			p.stats.skipped.Add(1)
-			return
-		}
-	}
-	r = r.Clone(r.Context())
-	p.enqueue(p.newJob(c, r, reqBody, capt))
 }
 
 // newJob is the copy of r, a sampled request that live has answered; capt
@@ -424,61 +300,18 @@ func (p *Proxy) newJob(c *compiled, r *http.Request, body []byte, capt *capture)
 	return j
 }
 
-// liveError answers 502 when live cannot be reached; the client closing
-// the request is not logged.
-func (p *Proxy) liveError(w http.ResponseWriter, r *http.Request, err error) {
-	if capt, ok := r.Context().Value(captureKey{}).(*capture); ok {
-		capt.failed = true
-	}
-	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		w.WriteHeader(http.StatusBadGateway)
-		return
-	}
-	p.log.Warn("live upstream error", "method", r.Method, "path", r.URL.Path, "error", err)
-	w.WriteHeader(http.StatusBadGateway)
-}
-
-// captureResponse is ModifyResponse: for sampled requests it keeps live's
-// status and headers and tees the body as the reverse proxy copies it to
-// the client.
-func (p *Proxy) captureResponse(resp *http.Response) error {
-	capt, ok := resp.Request.Context().Value(captureKey{}).(*capture)
-	if !ok || !capt.compare {
-		return nil
-	}
-	capt.status = resp.StatusCode
-	capt.header = resp.Header.Clone()
-	if resp.ContentLength > 0 {
-		capt.buf = make([]byte, 0, min(resp.ContentLength, capt.max))
-	}
-	capt.body = resp.Body
-	resp.Body = capt
-	return nil
-}
-
-// capture is a sampled request's view of live's response. The reverse
-// proxy reads it on the handler's goroutine, which then reads the result:
-// no lock is needed.
+// capture is live's answer to a sampled request, as the comparison needs
+// it, kept by the connection's goroutine as the answer streams.
 type capture struct {
 	compare bool
 	max     int64
 
 	status int
 	header http.Header
-	body   io.ReadCloser
 	buf    []byte
 	over   bool // more than max bytes came
 	eof    bool // the whole body came
-	failed bool // live could not be reached or broke off
-}
-
-func (c *capture) Read(b []byte) (int, error) {
-	n, err := c.body.Read(b)
-	c.keep(b[:n])
-	if errors.Is(err, io.EOF) {
-		c.eof = true
-	}
-	return n, err
+	failed bool // live broke off
 }
 
 // keep appends b to the kept body, up to max bytes.
@@ -494,27 +327,24 @@ func (c *capture) keep(b []byte) {
 	}
 }
 
-func (c *capture) Close() error { return c.body.Close() }
-
 // ok reports whether live's whole response came through.
 func (c *capture) ok() bool { return c.header != nil && c.eof && !c.failed }
 
-// bodyTee copies a request body into a buffer, up to max bytes, as the
-// transport reads it (on the transport's goroutine, hence the lock).
+// bodyTee copies a streamed request body into a buffer, up to max bytes,
+// as it is forwarded.
 type bodyTee struct {
-	rc            io.ReadCloser
+	r             io.Reader
 	contentLength int64
 	max           int64
 
-	mu   sync.Mutex
 	buf  []byte
 	n    int64 // bytes read so far
 	over bool
 	eof  bool
 }
 
-func newBodyTee(rc io.ReadCloser, contentLength, max int64) *bodyTee {
-	t := &bodyTee{rc: rc, contentLength: contentLength, max: max}
+func newBodyTee(r io.Reader, contentLength, max int64) *bodyTee {
+	t := &bodyTee{r: r, contentLength: contentLength, max: max}
 	if contentLength > 0 {
 		t.buf = make([]byte, 0, contentLength)
 	}
@@ -522,8 +352,7 @@ func newBodyTee(rc io.ReadCloser, contentLength, max int64) *bodyTee {
 }
 
 func (t *bodyTee) Read(b []byte) (int, error) {
-	n, err := t.rc.Read(b)
-	t.mu.Lock()
+	n, err := t.r.Read(b)
 	t.n += int64(n)
 	if n > 0 && !t.over {
 		if t.n > t.max {
@@ -535,21 +364,14 @@ func (t *bodyTee) Read(b []byte) (int, error) {
 	if errors.Is(err, io.EOF) {
 		t.eof = true
 	}
-	t.mu.Unlock()
 	return n, err
 }
 
-func (t *bodyTee) Close() error { return t.rc.Close() }
-
 // result returns the body when all of it was read and it fits. A body of
-// known length counts as complete once that many bytes came, even if the
-// transport has not yet read the end of stream.
+// known length counts as complete once that many bytes came.
 func (t *bodyTee) result() ([]byte, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	complete := t.eof || (t.contentLength > 0 && t.n == t.contentLength)
 	if t.over || !complete {
-		t.over, t.buf = true, nil // later reads keep nothing
 		return nil, false
 	}
 	return t.buf, true

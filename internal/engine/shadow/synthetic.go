@@ -26,9 +26,6 @@ type SyntheticOptions struct {
 	// MaxInFlight bounds the requests waiting for dark at once (default
 	// 64); a request due while that many wait is dropped and counted.
 	MaxInFlight int
-	// Transport carries the requests (default: pooled keep-alive
-	// connections, no transparent compression).
-	Transport http.RoundTripper
 }
 
 // Synthetic sends simulated user actions to a dark upstream at a fixed
@@ -41,6 +38,7 @@ type Synthetic struct {
 	perSecond float64
 	stats     *Stats
 	opts      SyntheticOptions
+	ups       upstreams // keep-alive connections to dark
 
 	mu       sync.Mutex
 	cancel   context.CancelFunc
@@ -90,9 +88,6 @@ func NewSynthetic(darkURL string, requests []SyntheticRequest, perSecond float64
 	if opts.MaxInFlight <= 0 {
 		opts.MaxInFlight = 64
 	}
-	if opts.Transport == nil {
-		opts.Transport = newTransport(opts.MaxInFlight, opts.Timeout)
-	}
 	return &Synthetic{dark: dark, requests: requests, perSecond: perSecond, stats: stats, opts: opts,
 		slots: make(chan struct{}, opts.MaxInFlight)}, nil
 }
@@ -121,6 +116,7 @@ func (s *Synthetic) Stop() {
 	s.cancel()
 	<-s.loopDone
 	s.inFlight.Wait()
+	s.ups.closeIdle()
 	s.cancel, s.loopDone = nil, nil
 }
 
@@ -163,20 +159,20 @@ func (s *Synthetic) loop(ctx context.Context, done chan struct{}) {
 }
 
 func (s *Synthetic) send(ctx context.Context, r SyntheticRequest) {
-	rctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-	defer cancel()
-	u := *s.dark
 	ref := &url.URL{}
 	if parsed, err := url.ParseRequestURI(r.Path); err == nil {
 		ref = parsed
 	}
-	u.Path, u.RawPath = joinURLPath(s.dark, ref)
-	u.RawQuery = ref.RawQuery
 	header := make(http.Header, len(r.Headers))
 	for k, v := range r.Headers {
 		header.Set(k, v)
 	}
-	res := roundTrip(rctx, s.opts.Transport, r.Method, u.String(), header, nil, 0)
+	out := &outRequest{method: r.Method, target: requestTarget(s.dark, ref), header: header}
+	switch r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+		out.keepContentLength = true
+	}
+	res := s.ups.get(s.dark).roundTrip(ctx, out, s.opts.Timeout, 0)
 	if ctx.Err() != nil {
 		return // stopped: not a fact about dark
 	}
