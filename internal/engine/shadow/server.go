@@ -147,6 +147,11 @@ func (s *Server) closeListeners(all bool) int {
 			sc.state.Store(connClosed)
 			_ = sc.nc.Close()
 		}
+		if all {
+			if upc := sc.live.Load(); upc != nil {
+				_ = upc.Close() // a request waiting on live ends now
+			}
+		}
 	}
 	return len(s.conns)
 }
@@ -190,6 +195,7 @@ type serverConn struct {
 	ip     string // the client's address, for X-Forwarded-For
 	remote string // the client's address and port
 	state  atomic.Int32
+	live   atomic.Pointer[upConn] // the connection to live in use, for Close
 }
 
 var (
@@ -401,6 +407,7 @@ func (sc *serverConn) handle(req *http.Request) bool {
 		}
 	}
 	keepAlive, upstreamOK := sc.relay(req, resp, upc, capt)
+	sc.using(nil)
 	if upstreamOK && !resp.Close {
 		up.put(upc)
 	} else {
@@ -433,16 +440,27 @@ func (sc *serverConn) forward(up *upstream, out *outRequest) (*upConn, *http.Res
 		if err != nil {
 			return nil, nil, err
 		}
+		sc.using(upc)
 		resp, err := sc.exchangeHead(up, upc, out, reused)
 		if errors.Is(err, errUpstreamClosed) && attempt == 0 && out.stream == nil && retryable(out.method, out.header) {
 			_ = upc.Close()
 			continue
 		}
 		if err != nil {
+			sc.using(nil)
 			_ = upc.Close()
 			return nil, nil, err
 		}
 		return upc, resp, nil
+	}
+}
+
+// using records the connection to live that the request in flight uses
+// (nil once it is done), for Close to cut it.
+func (sc *serverConn) using(upc *upConn) {
+	sc.live.Store(upc)
+	if upc != nil && sc.s.closing.Load() && sc.state.Load() == connClosed {
+		_ = upc.Close() // Close came first
 	}
 }
 
@@ -594,7 +612,11 @@ func (sc *serverConn) tunnel(c *compiled, req *http.Request) {
 		sc.answer(http.StatusBadGateway, "", true)
 		return
 	}
-	defer upc.Close()
+	sc.using(upc)
+	defer func() {
+		sc.using(nil)
+		_ = upc.Close()
+	}()
 	out := &outRequest{
 		method:  req.Method,
 		target:  requestTarget(c.live, req.URL),
