@@ -282,14 +282,31 @@ func (sc *serverConn) serve() {
 func (sc *serverConn) refuse(err error) {
 	var ne net.Error
 	switch {
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed):
-	case errors.As(err, &ne) && ne.Timeout():
 	case sc.lr.N <= 0:
 		sc.answer(http.StatusRequestHeaderFieldsTooLarge, "request head too large", true)
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed):
+		return
+	case errors.As(err, &ne) && ne.Timeout():
+		return
 	default:
 		sc.answer(http.StatusBadRequest, "malformed HTTP request: "+err.Error(), true)
 	}
+	sc.closeWriteAndWait()
 }
+
+// closeWriteAndWait ends the sending side and waits a little before the
+// connection is closed, so that unread input does not make the kernel
+// reset the connection before the client has read the answer (as
+// net/http's server does).
+func (sc *serverConn) closeWriteAndWait() {
+	if cw, ok := sc.nc.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	time.Sleep(rstAvoidanceDelay)
+}
+
+// rstAvoidanceDelay is net/http's.
+const rstAvoidanceDelay = 500 * time.Millisecond
 
 // answer writes a short plain-text answer of the proxy's own.
 func (sc *serverConn) answer(status int, msg string, closeAfter bool) {
@@ -325,11 +342,18 @@ func hasBody(req *http.Request) bool {
 // carry another.
 func (sc *serverConn) handle(req *http.Request) bool {
 	p := sc.p
+	// The proxy's own answers close the connection when the client asked
+	// to, or when a body was left unread.
+	closeAfter := req.Close || !req.ProtoAtLeast(1, 1) || hasBody(req)
+	if req.Host == "" && req.ProtoAtLeast(1, 1) {
+		sc.answer(http.StatusBadRequest, "missing required Host header", true)
+		return false
+	}
 	c := p.cfg.Load()
 	if c == nil {
 		if c = p.fallback; c == nil {
-			sc.answer(http.StatusServiceUnavailable, noConfigMessage, hasBody(req))
-			return !hasBody(req)
+			sc.answer(http.StatusServiceUnavailable, noConfigMessage, closeAfter)
+			return !closeAfter
 		}
 	}
 	if isUpgrade(req) {
@@ -342,7 +366,7 @@ func (sc *serverConn) handle(req *http.Request) bool {
 			return false
 		}
 		delete(req.Header, "Expect")
-		if hasBody(req) {
+		if hasBody(req) && req.ProtoAtLeast(1, 1) {
 			_, _ = sc.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
 			if sc.bw.Flush() != nil {
 				return false
@@ -387,16 +411,17 @@ func (sc *serverConn) handle(req *http.Request) bool {
 	}
 
 	up := p.liveUps.get(c.live)
-	upc, resp, err := sc.forward(up, out)
+	upc, resp, err := sc.forward(up, out, req.ProtoAtLeast(1, 1))
 	if err != nil {
 		p.log.Warn("live upstream error", "method", req.Method, "path", req.URL.Path, "error", err)
-		sc.answer(http.StatusBadGateway, "", out.stream != nil)
+		closeAfter = out.stream != nil || req.Close || !req.ProtoAtLeast(1, 1)
+		sc.answer(http.StatusBadGateway, "", closeAfter)
 		if sampled && out.stream == nil {
 			// Dark's load does not depend on live's health; there is
 			// nothing to compare with.
 			p.enqueue(p.newJob(c, req, out.body, nil))
 		}
-		return out.stream == nil
+		return !closeAfter
 	}
 
 	var capt *capture
@@ -431,17 +456,17 @@ func (sc *serverConn) handle(req *http.Request) bool {
 }
 
 // forward sends out to live and reads the head of the answer, forwarding
-// interim answers (103 Early Hints) to the client. A kept-alive
-// connection that live had closed is replaced once, when the request can
-// be sent again.
-func (sc *serverConn) forward(up *upstream, out *outRequest) (*upConn, *http.Response, error) {
+// interim answers (103 Early Hints) to the client when interim is set
+// (HTTP/1.1 clients). A kept-alive connection that live had closed is
+// replaced by a fresh one, when the request can be sent again.
+func (sc *serverConn) forward(up *upstream, out *outRequest, interim bool) (*upConn, *http.Response, error) {
 	for attempt := 0; ; attempt++ {
-		upc, reused, err := up.conn(context.Background())
+		upc, reused, err := up.connFor(context.Background(), attempt)
 		if err != nil {
 			return nil, nil, err
 		}
 		sc.using(upc)
-		resp, err := sc.exchangeHead(up, upc, out, reused)
+		resp, err := sc.exchangeHead(up, upc, out, reused, interim)
 		if errors.Is(err, errUpstreamClosed) && attempt == 0 && out.stream == nil && retryable(out.method, out.header) {
 			_ = upc.Close()
 			continue
@@ -464,7 +489,7 @@ func (sc *serverConn) using(upc *upConn) {
 	}
 }
 
-func (sc *serverConn) exchangeHead(up *upstream, upc *upConn, out *outRequest, reused bool) (*http.Response, error) {
+func (sc *serverConn) exchangeHead(up *upstream, upc *upConn, out *outRequest, reused, interim bool) (*http.Response, error) {
 	if err := out.write(upc, up.host); err != nil {
 		if reused {
 			return nil, errUpstreamClosed
@@ -478,6 +503,9 @@ func (sc *serverConn) exchangeHead(up *upstream, upc *upConn, out *outRequest, r
 		}
 		if resp.StatusCode < 100 || resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
 			return resp, nil
+		}
+		if !interim {
+			continue
 		}
 		sc.writeHead(resp, "")
 		if err := sc.bw.Flush(); err != nil {
@@ -630,7 +658,7 @@ func (sc *serverConn) tunnel(c *compiled, req *http.Request) {
 			out.streamLength = -1
 		}
 	}
-	resp, err := sc.exchangeHead(up, upc, out, false)
+	resp, err := sc.exchangeHead(up, upc, out, false, req.ProtoAtLeast(1, 1))
 	if err != nil {
 		p.log.Warn("live upstream error", "method", req.Method, "path", req.URL.Path, "error", err)
 		sc.answer(http.StatusBadGateway, "", true)

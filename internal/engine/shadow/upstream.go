@@ -95,6 +95,16 @@ func (u *upstream) conn(ctx context.Context) (c *upConn, reused bool, err error)
 	return u.dial(ctx)
 }
 
+// connFor is the connection for an attempt: the second attempt, after a
+// kept-alive connection turned out closed, dials a fresh one (the other
+// idle ones may be stale too, as after a restart of the upstream).
+func (u *upstream) connFor(ctx context.Context, attempt int) (*upConn, bool, error) {
+	if attempt > 0 {
+		return u.dial(ctx)
+	}
+	return u.conn(ctx)
+}
+
 func (u *upstream) dial(ctx context.Context) (*upConn, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, upstreamDialTime)
 	defer cancel()
@@ -257,15 +267,10 @@ func (r *outRequest) write(c *upConn, host string) error {
 		_, _ = w.WriteString("Content-Length: ")
 		_, _ = w.WriteString(strconv.FormatInt(r.streamLength, 10))
 		_, _ = w.WriteString("\r\n\r\n")
-		if _, err := io.CopyN(w, r.stream, r.streamLength); err != nil {
-			return err
-		}
+		return streamBody(w, io.LimitReader(r.stream, r.streamLength), false)
 	case r.stream != nil:
 		_, _ = w.WriteString("Transfer-Encoding: chunked\r\n\r\n")
-		if err := writeChunked(w, r.stream); err != nil {
-			return err
-		}
-		_, _ = w.WriteString("0\r\n\r\n")
+		return streamBody(w, r.stream, true)
 	case len(r.body) > 0 || r.keepContentLength:
 		_, _ = w.WriteString("Content-Length: ")
 		_, _ = w.WriteString(strconv.Itoa(len(r.body)))
@@ -277,22 +282,35 @@ func (r *outRequest) write(c *upConn, host string) error {
 	return w.Flush()
 }
 
-// writeChunked copies src to w in chunks, without the last chunk.
-func writeChunked(w *bufio.Writer, src io.Reader) error {
+// streamBody sends the head buffered in w, then src's bytes as they
+// arrive (each read is flushed: live sees the body as the client sends
+// it), in chunks when chunked is set, ending with the last chunk.
+func streamBody(w *bufio.Writer, src io.Reader, chunked bool) error {
+	if err := w.Flush(); err != nil {
+		return err
+	}
 	buf := copyBuffers.Get()
 	defer copyBuffers.Put(buf)
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			_, _ = w.WriteString(strconv.FormatInt(int64(n), 16))
-			_, _ = w.WriteString("\r\n")
+			if chunked {
+				_, _ = w.WriteString(strconv.FormatInt(int64(n), 16))
+				_, _ = w.WriteString("\r\n")
+			}
 			_, _ = w.Write(buf[:n])
-			if _, werr := w.WriteString("\r\n"); werr != nil {
+			if chunked {
+				_, _ = w.WriteString("\r\n")
+			}
+			if werr := w.Flush(); werr != nil {
 				return werr
 			}
 		}
 		if errors.Is(err, io.EOF) {
-			return nil
+			if chunked {
+				_, _ = w.WriteString("0\r\n\r\n")
+			}
+			return w.Flush()
 		}
 		if err != nil {
 			return err
@@ -307,17 +325,59 @@ var errUpstreamClosed = errors.New("upstream closed an idle connection")
 
 // readResponse reads the head of an answer to a request of method from c.
 // A reused connection that ends before the first byte gives
-// errUpstreamClosed.
+// errUpstreamClosed. The header names that the answer's Connection header
+// lists are hop-by-hop: they are removed from resp.Header (read from the
+// head before it is parsed, since net/http drops a Connection header
+// that says close).
 func readResponse(c *upConn, method string, reused bool) (*http.Response, error) {
-	if reused {
-		if _, err := c.br.Peek(1); err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || isConnReset(err) {
-				return nil, errUpstreamClosed
+	if _, err := c.br.Peek(1); err != nil {
+		if reused && (errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || isConnReset(err)) {
+			return nil, errUpstreamClosed
+		}
+		return nil, err
+	}
+	listed := headConnectionNames(c.br)
+	resp, err := http.ReadResponse(c.br, &http.Request{Method: method})
+	if err != nil {
+		return nil, err
+	}
+	for name := range listed {
+		delete(resp.Header, name)
+	}
+	return resp, nil
+}
+
+// headConnectionNames returns the names listed by the Connection fields
+// of the head at the start of br's buffer, reading nothing more. A head
+// longer than the buffer is parsed without this (its Connection fields
+// are still honoured unless they also say close).
+func headConnectionNames(br *bufio.Reader) map[string]bool {
+	head, _ := br.Peek(br.Buffered())
+	if end := bytes.Index(head, []byte("\r\n\r\n")); end >= 0 {
+		head = head[:end]
+	}
+	var names map[string]bool
+	for len(head) > 0 {
+		line := head
+		if i := bytes.IndexByte(head, '\n'); i >= 0 {
+			line, head = head[:i], head[i+1:]
+		} else {
+			head = nil
+		}
+		const field = "connection:"
+		if len(line) <= len(field) || !bytes.EqualFold(line[:len(field)], []byte(field)) {
+			continue
+		}
+		for tok := range strings.SplitSeq(string(bytes.TrimSpace(line[len(field):])), ",") {
+			if tok = strings.TrimSpace(tok); tok != "" && !strings.EqualFold(tok, "close") && !strings.EqualFold(tok, "keep-alive") {
+				if names == nil {
+					names = make(map[string]bool, 2)
+				}
+				names[http.CanonicalHeaderKey(tok)] = true
 			}
-			return nil, err
 		}
 	}
-	return http.ReadResponse(c.br, &http.Request{Method: method})
+	return names
 }
 
 func isConnReset(err error) bool {
@@ -351,7 +411,7 @@ func (u *upstream) roundTrip(ctx context.Context, r *outRequest, timeout time.Du
 
 func (u *upstream) exchange(ctx context.Context, r *outRequest, deadline time.Time, keep int64) result {
 	for attempt := 0; ; attempt++ {
-		c, reused, err := u.conn(ctx)
+		c, reused, err := u.connFor(ctx, attempt)
 		if err != nil {
 			return result{err: err}
 		}
