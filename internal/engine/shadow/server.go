@@ -411,7 +411,7 @@ func (sc *serverConn) handle(req *http.Request) bool {
 	}
 
 	up := p.liveUps.get(c.live)
-	upc, resp, err := sc.forward(up, out, req.ProtoAtLeast(1, 1))
+	upc, resp, err := sc.forward(up, out, req.ProtoAtLeast(1, 1)) //nolint:bodyclose // read to its end, or its connection closed: Close would drain it
 	if err != nil {
 		p.log.Warn("live upstream error", "method", req.Method, "path", req.URL.Path, "error", err)
 		closeAfter = out.stream != nil || req.Close || !req.ProtoAtLeast(1, 1)
@@ -658,7 +658,7 @@ func (sc *serverConn) tunnel(c *compiled, req *http.Request) {
 			out.streamLength = -1
 		}
 	}
-	resp, err := sc.exchangeHead(up, upc, out, false, req.ProtoAtLeast(1, 1))
+	resp, err := sc.exchangeHead(up, upc, out, false, req.ProtoAtLeast(1, 1)) //nolint:bodyclose // read to its end, or its connection closed: Close would drain it
 	if err != nil {
 		p.log.Warn("live upstream error", "method", req.Method, "path", req.URL.Path, "error", err)
 		sc.answer(http.StatusBadGateway, "", true)

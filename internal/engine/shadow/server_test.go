@@ -98,8 +98,12 @@ func (c *rawConn) send(s string) {
 	}
 }
 
+// rawAnswer is an answer read by hand, whose body has been read and
+// closed.
+type rawAnswer struct{ http.Response }
+
 // answer reads the answer to a request of method, and its whole body.
-func (c *rawConn) answer(method string) (*http.Response, string) {
+func (c *rawConn) answer(method string) (*rawAnswer, string) {
 	c.t.Helper()
 	resp, err := http.ReadResponse(c.br, &http.Request{Method: method})
 	if err != nil {
@@ -109,7 +113,8 @@ func (c *rawConn) answer(method string) (*http.Response, string) {
 	if err != nil {
 		c.t.Fatalf("reading the body of the answer to %s: %v", method, err)
 	}
-	return resp, string(b)
+	_ = resp.Body.Close()
+	return &rawAnswer{*resp}, string(b)
 }
 
 // expectClosed fails the test unless the server ends the connection
@@ -572,6 +577,7 @@ func TestServerHeadTooLarge(t *testing.T) {
 	if err != nil {
 		t.Fatalf("head over the limit: no answer (%v), want 431", err)
 	}
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge || !resp.Close {
 		t.Fatalf("head over the limit: %d close=%v, want 431 and Connection: close", resp.StatusCode, resp.Close)
 	}
@@ -785,7 +791,7 @@ func TestServerLiveClosesIdleConnections(t *testing.T) {
 		live.CloseClientConnections()
 		c = dialRaw(t, addr)
 		c.send("POST /b HTTP/1.1\r\nHost: front\r\nContent-Length: 5\r\n\r\nhello")
-		if resp, body := c.answer(http.MethodPost); !(resp.StatusCode == http.StatusOK && body == "POST /b got 5 bytes") && resp.StatusCode != http.StatusBadGateway {
+		if resp, body := c.answer(http.MethodPost); (resp.StatusCode != http.StatusOK || body != "POST /b got 5 bytes") && resp.StatusCode != http.StatusBadGateway {
 			t.Fatalf("POST after live closed its connection: %d %q, want its answer or 502", resp.StatusCode, body)
 		}
 		c.send("GET /a HTTP/1.1\r\nHost: front\r\n\r\n")
@@ -971,6 +977,7 @@ func TestServerShutdownExpiredThenClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	first := make([]byte, len("first\n"))
 	if _, err := io.ReadFull(resp.Body, first); err != nil {
 		t.Fatalf("the streaming answer's first chunk: %v", err)
@@ -984,6 +991,7 @@ func TestServerShutdownExpiredThenClose(t *testing.T) {
 	closed := make(chan error, 1)
 	go func() { closed <- f.Close() }()
 	if resp, err := http.ReadResponse(waiting.br, nil); err == nil {
+		_ = resp.Body.Close()
 		t.Fatalf("the request waiting on live got an answer (%d) after Close; want its connection cut", resp.StatusCode)
 	} else if isTimeout(err) {
 		t.Fatal("Close left the connection of the request waiting on live open")

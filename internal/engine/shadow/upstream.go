@@ -417,7 +417,7 @@ func (u *upstream) exchange(ctx context.Context, r *outRequest, deadline time.Ti
 		}
 		_ = c.SetDeadline(deadline)
 		stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
-		resp, err := u.send(c, r, reused)
+		resp, err := u.send(c, r, reused) //nolint:bodyclose // read to its end, or its connection closed: Close would drain it
 		if errors.Is(err, errUpstreamClosed) && attempt == 0 && retryable(r.method, r.header) {
 			stop()
 			_ = c.Close()
