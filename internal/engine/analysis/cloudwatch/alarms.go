@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 )
@@ -31,6 +32,8 @@ func (a Alarms) States(ctx context.Context, names []string) (map[string]string, 
 		in := &cloudwatch.DescribeAlarmsInput{
 			AlarmNames: names[start:end],
 			AlarmTypes: []types.AlarmType{types.AlarmTypeMetricAlarm, types.AlarmTypeCompositeAlarm},
+			// AWS pages 50 alarms by default: one page for the batch.
+			MaxRecords: aws.Int32(MaxAlarmNames),
 		}
 		p := cloudwatch.NewDescribeAlarmsPaginator(a.API, in)
 		for p.HasMorePages() {

@@ -55,11 +55,15 @@ func TestClientSpeaksQueryToMoto(t *testing.T) {
 // countingAPI wraps the real client to count calls and the names per call.
 type countingAPI struct {
 	cloudwatch.DescribeAlarmsAPI
-	calls []int
+	calls        []int
+	pageTooSmall bool // a call asked for fewer records than its names
 }
 
 func (c *countingAPI) DescribeAlarms(ctx context.Context, in *sdk.DescribeAlarmsInput, opts ...func(*sdk.Options)) (*sdk.DescribeAlarmsOutput, error) {
 	c.calls = append(c.calls, len(in.AlarmNames))
+	if in.MaxRecords == nil || int(*in.MaxRecords) < len(in.AlarmNames) {
+		c.pageTooSmall = true
+	}
 	return c.DescribeAlarmsAPI.DescribeAlarms(ctx, in, opts...)
 }
 
@@ -94,6 +98,9 @@ func TestAlarmStatesBatchesBy100(t *testing.T) {
 	}
 	if len(api.calls) != 2 || api.calls[0] != 100 || api.calls[1] != 51 {
 		t.Fatalf("calls asked for %v names, want [100 51]", api.calls)
+	}
+	if api.pageTooSmall {
+		t.Fatal("a call left MaxRecords at AWS's default of 50: a batch of 100 names would take two pages")
 	}
 	if len(states) != 150 || states["batch-123"] != "ALARM" || states["batch-000"] != "OK" {
 		t.Fatalf("read %d states; batch-123=%q batch-000=%q", len(states), states["batch-123"], states["batch-000"])
