@@ -293,7 +293,7 @@ func darkActionOutcome(action string, before, after wire.DarkLaunch) string {
 		if before.Status == model.DarkPaused {
 			return fmt.Sprintf("Dark launch %s was already paused: %s", name, after.Message)
 		}
-		return fmt.Sprintf("Paused dark launch %s: proxies stop mirroring at their next config poll, and synthetic load stops. `progressive dark resume %s` restarts them.", name, name)
+		return fmt.Sprintf("Paused dark launch %s: proxies stop mirroring at their next config poll (every second by default), and synthetic load stops at once. `progressive dark resume %s` restarts them.", name, name)
 	case "resume":
 		if before.Status != model.DarkPaused {
 			hint := ""

@@ -48,7 +48,7 @@ func runShadow(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	maxBody := f.int64("max-body-bytes", "PROGRESSIVE_SHADOW_MAX_BODY_BYTES", shadow.DefaultMaxBodyBytes, "largest request body mirrored, in bytes; a larger one goes to live only and counts as skipped")
 	maxCompare := f.int64("max-compare-bytes", "PROGRESSIVE_SHADOW_MAX_COMPARE_BYTES", shadow.DefaultMaxCompareBytes, "response body bytes kept for the comparison; longer bodies are compared by status and headers only")
 	darkTimeout := f.duration("dark-timeout", "PROGRESSIVE_SHADOW_DARK_TIMEOUT", shadow.DefaultDarkTimeout, "how long a copy may take, to the end of dark's response; longer counts as a timeout error")
-	pollInterval := f.duration("config-poll-interval", "PROGRESSIVE_SHADOW_CONFIG_POLL_INTERVAL", 5*time.Second, "how often the config is read from the engine (mirror percent, methods, pause)")
+	pollInterval := f.duration("config-poll-interval", "PROGRESSIVE_SHADOW_CONFIG_POLL_INTERVAL", time.Second, "how often the config is read from the engine (mirror percent, methods, pause)")
 	reportInterval := f.duration("report-interval", "PROGRESSIVE_SHADOW_REPORT_INTERVAL", 5*time.Second, "how often the figures are sent to the engine")
 	shutdownTimeout := f.duration("shutdown-timeout", "PROGRESSIVE_SHADOW_SHUTDOWN_TIMEOUT", 30*time.Second, "on SIGTERM, how long open connections and copies in flight may take to finish")
 	cwNamespace := f.string("cloudwatch-namespace", "PROGRESSIVE_SHADOW_CLOUDWATCH_NAMESPACE", "", "also publish the figures as CloudWatch metrics in this namespace (such as "+shadow.DefaultNamespace+"), with the standard AWS configuration; empty: no CloudWatch, and no AWS credentials needed")

@@ -63,7 +63,7 @@ type AgentOptions struct {
 	// DarkLaunch names the dark launch in reports made before the first
 	// config arrives.
 	DarkLaunch string
-	// PollInterval is how often the config is fetched (default 5 s);
+	// PollInterval is how often the config is fetched (default 1 s);
 	// ReportInterval how often a report is made (default 5 s).
 	PollInterval   time.Duration
 	ReportInterval time.Duration
@@ -102,6 +102,13 @@ type Agent struct {
 	staged      []Report // periods ended, not yet handed to Flush
 	configError string
 
+	// Fetch failures are logged when they start, then at most once a
+	// minute while they last, and when they end: a proxy polls every
+	// second.
+	fetchMu     sync.Mutex
+	fetchFails  int       // consecutive failed fetches
+	fetchLogged time.Time // when a failure was last logged
+
 	flushMu sync.Mutex // serializes flushes, and guards pending
 	pending []Report   // reports not yet delivered, oldest first
 
@@ -113,7 +120,7 @@ type Agent struct {
 // NewAgent returns an agent; Start starts it.
 func NewAgent(proxy *Proxy, source ConfigSource, reporter Reporter, opts AgentOptions) *Agent {
 	if opts.PollInterval <= 0 {
-		opts.PollInterval = 5 * time.Second
+		opts.PollInterval = time.Second
 	}
 	if opts.ReportInterval <= 0 {
 		opts.ReportInterval = 5 * time.Second
@@ -196,17 +203,19 @@ func (a *Agent) Poll(ctx context.Context) error {
 		return fmt.Errorf("fetch dark launch config: %w", err)
 	}
 	if err != nil {
-		a.log.Warn("dark launch config: fetch failed; keeping the current config", "error", err)
+		a.fetchFailed(err)
 		return fmt.Errorf("fetch dark launch config: %w", err)
 	}
+	a.fetchWorked()
 	current, ok := a.proxy.Config()
 	if ok && reflect.DeepEqual(current, c) {
 		a.setConfigError("")
 		return nil
 	}
 	if err := c.Validate(); err != nil {
-		a.log.Error("dark launch config refused; keeping the current config", "error", err)
-		a.setConfigError(err.Error())
+		if a.setConfigError(err.Error()) {
+			a.log.Error("dark launch config refused; keeping the current config", "error", err)
+		}
 		return err
 	}
 	if ok && current.Revision != c.Revision {
@@ -224,10 +233,36 @@ func (a *Agent) Poll(ctx context.Context) error {
 	return nil
 }
 
-func (a *Agent) setConfigError(msg string) {
+// setConfigError records the reason the config was refused ("" when it
+// was not), and reports whether it changed.
+func (a *Agent) setConfigError(msg string) bool {
 	a.mu.Lock()
+	defer a.mu.Unlock()
+	changed := a.configError != msg
 	a.configError = msg
-	a.mu.Unlock()
+	return changed
+}
+
+// fetchFailed logs a failed fetch when failures start, then once a minute.
+func (a *Agent) fetchFailed(err error) {
+	a.fetchMu.Lock()
+	defer a.fetchMu.Unlock()
+	a.fetchFails++
+	if now := time.Now(); a.fetchFails == 1 || now.Sub(a.fetchLogged) >= time.Minute {
+		a.fetchLogged = now
+		a.log.Warn("dark launch config: fetch failed; keeping the current config (logged again once a minute while it lasts)",
+			"error", err, "failed_fetches", a.fetchFails)
+	}
+}
+
+// fetchWorked logs the end of a run of failed fetches.
+func (a *Agent) fetchWorked() {
+	a.fetchMu.Lock()
+	defer a.fetchMu.Unlock()
+	if a.fetchFails > 0 {
+		a.log.Info("dark launch config: fetched again", "failed_fetches", a.fetchFails)
+		a.fetchFails = 0
+	}
 }
 
 // cut ends the current period: it takes the proxy's figures into a new

@@ -1,9 +1,11 @@
 package shadow_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -324,5 +326,53 @@ func TestAgentStopsMirroringWhenGone(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if n := len(dark.requests()); n != 1 {
 		t.Fatalf("%d copies reached dark, want the one made before the deletion", n)
+	}
+}
+
+// A proxy polls every second, so an engine that stays unreachable is
+// logged once when fetches start failing (then once a minute), and once
+// when they work again; a refused config is logged when its reason
+// changes, not at every poll.
+func TestAgentLogsFetchFailuresOnce(t *testing.T) {
+	live := newUpstream(t, liveHandler)
+	dark := newUpstream(t, darkHandler)
+	p := newProxy(t, shadow.Options{})
+	src := &source{cfg: config(live.URL, dark.URL)}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	a := shadow.NewAgent(p, src, &reporter{}, shadow.AgentOptions{DarkLaunch: "chat-backend", PollInterval: time.Hour, ReportInterval: time.Hour, Logger: log})
+	ctx := context.Background()
+
+	src.set(shadow.Config{}, errors.New("connection refused"))
+	for range 5 {
+		if err := a.Poll(ctx); err == nil {
+			t.Fatal("a failed fetch returned no error")
+		}
+	}
+	good := config(live.URL, dark.URL)
+	src.set(good, nil)
+	if err := a.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bad := good
+	bad.MirrorPercent, bad.Revision = 250, "2"
+	src.set(bad, nil)
+	for range 3 {
+		if err := a.Poll(ctx); err == nil {
+			t.Fatal("an invalid config was applied")
+		}
+	}
+	out := logs.String()
+	if n := strings.Count(out, "fetch failed"); n != 1 {
+		t.Errorf("5 failed fetches logged %d times, want once:\n%s", n, out)
+	}
+	if !strings.Contains(out, "fetched again") || !strings.Contains(out, "failed_fetches=5") {
+		t.Errorf("the recovery was not logged with the count of failed fetches:\n%s", out)
+	}
+	if n := strings.Count(out, "config refused"); n != 1 {
+		t.Errorf("3 polls of the same invalid config logged %d times, want once:\n%s", n, out)
+	}
+	if got, _ := p.Config(); got.MirrorPercent != good.MirrorPercent {
+		t.Errorf("mirror percent %v, want the last valid config's %v", got.MirrorPercent, good.MirrorPercent)
 	}
 }

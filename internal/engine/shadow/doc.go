@@ -91,7 +91,7 @@
 // Stats counts copies at dark (errors are 5xx answers, timeouts and
 // connection errors), comparisons, diffs, drops and skips, and dark's
 // latency in a fixed-bucket Histogram that adds up across proxies and
-// periods. The Agent polls the config every few seconds, reports the
+// periods. The Agent polls the config every second, reports the
 // figures every few seconds (Report), keeps undelivered reports while the
 // engine is unreachable, never calls the engine per request, and on Close
 // drains the proxy's copies and delivers a last report. A Publisher
