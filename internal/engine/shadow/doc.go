@@ -33,9 +33,12 @@
 //     and Forwarded headers are kept, and the client's address is
 //     appended to X-Forwarded-For. Request bodies up to 64 KiB are read
 //     whole and sent with the head; larger and chunked ones stream. A
-//     kept-alive connection that live has closed meanwhile is replaced
-//     once for requests that change nothing (GET, HEAD, OPTIONS, TRACE,
-//     or with an Idempotency-Key), as net/http's transport does.
+//     pooled connection to live is peeked at before it is reused, so one
+//     that live has closed meanwhile is never used; one that live closes
+//     just as the request goes out is replaced by a fresh one for
+//     requests that change nothing (GET, HEAD, OPTIONS, TRACE, or with an
+//     Idempotency-Key), as net/http's transport does, and answers 502
+//     otherwise.
 //   - A live request never waits on dark. A copy starts only after live
 //     has answered, from a fixed pool of workers fed by a bounded queue;
 //     handing it over never blocks: when the queue (QueueSize copies, or

@@ -1098,3 +1098,34 @@ func TestCopiesSurviveDarkClosingIdleConnections(t *testing.T) {
 		t.Fatalf("dark saw %d connections, want 3 (one per copy)", n)
 	}
 }
+
+// Live closing idle connections sooner than the pool would (as Node's
+// servers do after 5 s): the pooled connection is found closed before it
+// is used, so even a POST, which may not be sent twice, gets live's
+// answer rather than a 502.
+func TestServerSkipsConnectionsLiveClosed(t *testing.T) {
+	var closed atomic.Int64
+	live := httptest.NewUnstartedServer(http.HandlerFunc(echoHandler))
+	live.Config.IdleTimeout = 20 * time.Millisecond
+	live.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed.Add(1)
+		}
+	}
+	live.Start()
+	t.Cleanup(live.Close)
+	addr := forwardTo(t, live.URL)
+	if status, _ := getClosing(t, addr, "/a"); status != http.StatusOK {
+		t.Fatalf("GET: %d", status)
+	}
+	waitFor(t, "live to close its idle connection", func() bool { return closed.Load() == 1 })
+	for i := range 3 {
+		c := dialRaw(t, addr)
+		c.send("POST /b HTTP/1.1\r\nHost: front\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+		if resp, body := c.answer(http.MethodPost); resp.StatusCode != http.StatusOK || body != "POST /b got 5 bytes" {
+			t.Fatalf("POST %d after live closed the idle connection: %d %q, want live's answer", i, resp.StatusCode, body)
+		}
+		c.expectClosed()
+		waitFor(t, "live to close its idle connection", func() bool { return closed.Load() == int64(i+2) })
+	}
+}

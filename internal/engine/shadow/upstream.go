@@ -85,11 +85,16 @@ func (u *upstream) conn(ctx context.Context) (c *upConn, reused bool, err error)
 	for len(u.idle) > 0 {
 		c = u.idle[len(u.idle)-1]
 		u.idle = u.idle[:len(u.idle)-1]
-		if now.Sub(c.idleSince) < upstreamIdleTime {
-			u.mu.Unlock()
+		if now.Sub(c.idleSince) >= upstreamIdleTime {
+			_ = c.Close()
+			continue
+		}
+		u.mu.Unlock()
+		if !peerClosed(c.Conn) {
 			return c, true, nil
 		}
 		_ = c.Close()
+		u.mu.Lock()
 	}
 	u.mu.Unlock()
 	return u.dial(ctx)
