@@ -99,36 +99,29 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 func (s *Server) track(ln *net.Listener, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !add {
-		delete(s.listeners, ln)
-		return true
-	}
-	if s.closing.Load() {
-		return false
-	}
-	if s.listeners == nil {
-		s.listeners = make(map[*net.Listener]struct{})
-	}
-	s.listeners[ln] = struct{}{}
-	return true
+	return trackIn(s, &s.listeners, ln, add)
 }
 
 func (s *Server) trackConn(sc *serverConn, add bool) bool {
+	return trackIn(s, &s.conns, sc, add)
+}
+
+// trackIn adds k to the set *m (made on first use), unless the server is
+// closing, or removes it; it reports whether k was added or removed.
+func trackIn[K comparable](s *Server, m *map[K]struct{}, k K, add bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !add {
-		delete(s.conns, sc)
+		delete(*m, k)
 		return true
 	}
 	if s.closing.Load() {
 		return false
 	}
-	if s.conns == nil {
-		s.conns = make(map[*serverConn]struct{})
+	if *m == nil {
+		*m = make(map[K]struct{})
 	}
-	s.conns[sc] = struct{}{}
+	(*m)[k] = struct{}{}
 	return true
 }
 
@@ -489,29 +482,17 @@ func (sc *serverConn) using(upc *upConn) {
 	}
 }
 
+// exchangeHead sends out to live over upc and reads the head of the
+// answer, passing interim answers on to the client when interim is set.
 func (sc *serverConn) exchangeHead(up *upstream, upc *upConn, out *outRequest, reused, interim bool) (*http.Response, error) {
-	if err := out.write(upc, up.host); err != nil {
-		if reused {
-			return nil, errUpstreamClosed
-		}
-		return nil, err
-	}
-	for {
-		resp, err := readResponse(upc, out.method, reused)
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode < 100 || resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
-			return resp, nil
-		}
-		if !interim {
-			continue
-		}
-		sc.writeHead(resp, "")
-		if err := sc.bw.Flush(); err != nil {
-			return nil, err
+	var pass func(*http.Response) error
+	if interim {
+		pass = func(resp *http.Response) error {
+			sc.writeHead(resp, "")
+			return sc.bw.Flush()
 		}
 	}
+	return sendHead(upc, up.host, out, reused, pass) //nolint:bodyclose // the caller reads it to its end
 }
 
 // writeHead writes resp's status line and fields, less the hop-by-hop

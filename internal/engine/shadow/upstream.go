@@ -422,7 +422,7 @@ func (u *upstream) exchange(ctx context.Context, r *outRequest, deadline time.Ti
 		}
 		_ = c.SetDeadline(deadline)
 		stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
-		resp, err := u.send(c, r, reused) //nolint:bodyclose // read to its end, or its connection closed: Close would drain it
+		resp, err := sendHead(c, u.host, r, reused, nil) //nolint:bodyclose // read to its end, or its connection closed: Close would drain it
 		if errors.Is(err, errUpstreamClosed) && attempt == 0 && retryable(r.method, r.header) {
 			stop()
 			_ = c.Close()
@@ -454,8 +454,11 @@ func (u *upstream) exchange(ctx context.Context, r *outRequest, deadline time.Ti
 	}
 }
 
-func (u *upstream) send(c *upConn, r *outRequest, reused bool) (*http.Response, error) {
-	if err := r.write(c, u.host); err != nil {
+// sendHead writes r to c and reads the head of the final answer. Interim
+// answers (1xx but 101) go to interim, or are skipped when it is nil. A
+// reused connection found closed gives errUpstreamClosed.
+func sendHead(c *upConn, host string, r *outRequest, reused bool, interim func(*http.Response) error) (*http.Response, error) {
+	if err := r.write(c, host); err != nil {
 		if reused {
 			return nil, errUpstreamClosed
 		}
@@ -466,10 +469,14 @@ func (u *upstream) send(c *upConn, r *outRequest, reused bool) (*http.Response, 
 		if err != nil {
 			return nil, err
 		}
-		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
-			continue // an interim answer (103 Early Hints): the final one follows
+		if resp.StatusCode < 100 || resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+			return resp, nil
 		}
-		return resp, nil
+		if interim != nil {
+			if err := interim(resp); err != nil {
+				return nil, err
+			}
+		}
 	}
 }
 
