@@ -32,13 +32,21 @@
 //     names) are not passed on; the inbound X-Forwarded-For, -Host, -Proto
 //     and Forwarded headers are kept, and the client's address is
 //     appended to X-Forwarded-For. Request bodies up to 64 KiB are read
-//     whole and sent with the head; larger and chunked ones stream. A
-//     pooled connection to live is peeked at before it is reused, so one
-//     that live has closed meanwhile is never used; one that live closes
-//     just as the request goes out is replaced by a fresh one for
-//     requests that change nothing (GET, HEAD, OPTIONS, TRACE, or with an
-//     Idempotency-Key), as net/http's transport does, and answers 502
-//     otherwise.
+//     whole and sent with the head; larger and chunked ones stream, and
+//     live's answer is read while they do (an early 413 reaches the
+//     client; a service that answers as it reads works both ways at
+//     once). A pooled connection to live is peeked at before it is
+//     reused, so one that live has closed meanwhile (plain or TLS) is not
+//     used; one that live closes just as the request goes out is replaced
+//     by a fresh one for requests that change nothing (GET, HEAD,
+//     OPTIONS, TRACE, or with an Idempotency-Key), as net/http's
+//     transport does, and answers 502 otherwise.
+//   - What cannot be passed on safely is refused with 400 before live
+//     sees it: a field name that is not a token (net/http's parser lets
+//     "Transfer-Encoding :" through, which live could frame differently),
+//     a value with a control character, a request without Host, CONNECT.
+//     Such fields in live's answers are dropped, and an unasked 101 from
+//     live answers 502.
 //   - A live request never waits on dark. A copy starts only after live
 //     has answered, from a fixed pool of workers fed by a bounded queue;
 //     handing it over never blocks: when the queue (QueueSize copies, or

@@ -16,9 +16,8 @@ import (
 // closes idle connections sooner than the pool would (Node's servers do
 // after 5 s).
 func peerClosed(c net.Conn) bool {
-	tlsConn, isTLS := c.(*tls.Conn)
-	if isTLS {
-		c = tlsConn.NetConn()
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
 	}
 	sc, ok := c.(syscall.Conn)
 	if !ok {
@@ -40,9 +39,11 @@ func peerClosed(c net.Conn) bool {
 		case n == 0:
 			closed = true // the upstream's FIN
 		default:
-			// Bytes nobody asked for: garbage on plain HTTP, while over
-			// TLS they may be a session ticket, read with the next answer.
-			closed = !isTLS
+			// Bytes nobody asked for on an idle connection: garbage on
+			// plain HTTP and, over TLS, most likely the close_notify
+			// alert that comes before the FIN (a session ticket comes
+			// with the first answer and is read with it).
+			closed = true
 		}
 		return true
 	})

@@ -269,9 +269,14 @@ func appendForwardedFor(h http.Header, xff []string, remoteAddr string) {
 // them.
 const noConfigMessage = "progressive shadow: no dark launch config yet (the engine has not been reached) and no fallback live URL, so there is nowhere to forward this request"
 
-// isUpgrade reports whether r asks to switch protocols (websockets):
-// such requests are forwarded and never mirrored.
+// isUpgrade reports whether r asks to switch protocols (websockets): an
+// Upgrade header that Connection lists (RFC 9110 §7.8). Such requests are
+// forwarded and never mirrored; an Upgrade header alone is hop-by-hop,
+// and dropped.
 func isUpgrade(r *http.Request) bool {
+	if r.Header.Get("Upgrade") == "" {
+		return false
+	}
 	for _, v := range r.Header["Connection"] {
 		for tok := range strings.SplitSeq(v, ",") {
 			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
@@ -279,7 +284,7 @@ func isUpgrade(r *http.Request) bool {
 			}
 		}
 	}
-	return r.Header.Get("Upgrade") != ""
+	return false
 }
 
 // newJob is the copy of r, a sampled request that live has answered; capt
@@ -386,6 +391,7 @@ type job struct {
 	remoteAddr string
 	body       []byte
 	live       *response // nil: nothing to compare with
+	charged    int64     // what enqueue counted against QueueBytes
 }
 
 // size estimates the memory a job holds.
@@ -411,6 +417,7 @@ func (p *Proxy) enqueue(j *job) {
 		return
 	}
 	size := j.size()
+	j.charged = size // refunded as counted: the worker changes the header
 	if p.queueBytes.Add(size) > p.opts.QueueBytes {
 		p.queueBytes.Add(-size)
 		p.stats.dropped.Add(1)
@@ -431,7 +438,7 @@ func (p *Proxy) work() {
 		select {
 		case j := <-p.queue:
 			p.mirror(j)
-			p.queueBytes.Add(-j.size())
+			p.queueBytes.Add(-j.charged)
 			p.pending.Add(-1)
 		case <-p.quit:
 			return

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Defaults of Server.
@@ -80,8 +82,10 @@ func (s *Server) Serve(ln net.Listener) error {
 			if s.closing.Load() {
 				return http.ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			// Out of descriptors (EMFILE) and the like pass: wait and
+			// accept again, as net/http does, rather than stop serving.
+			var te interface{ Temporary() bool }
+			if errors.As(err, &te) && te.Temporary() {
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 				time.Sleep(backoff)
 				continue
@@ -303,6 +307,7 @@ const rstAvoidanceDelay = 500 * time.Millisecond
 
 // answer writes a short plain-text answer of the proxy's own.
 func (sc *serverConn) answer(status int, msg string, closeAfter bool) {
+	closeAfter = closeAfter || sc.s.closing.Load()
 	w := sc.bw
 	_, _ = w.WriteString("HTTP/1.1 ")
 	_, _ = w.WriteString(strconv.Itoa(status))
@@ -340,6 +345,14 @@ func (sc *serverConn) handle(req *http.Request) bool {
 	closeAfter := req.Close || !req.ProtoAtLeast(1, 1) || hasBody(req)
 	if req.Host == "" && req.ProtoAtLeast(1, 1) {
 		sc.answer(http.StatusBadRequest, "missing required Host header", true)
+		return false
+	}
+	if !validFields(req.Header) {
+		sc.answer(http.StatusBadRequest, "invalid header field: a name with a space or a character outside a token, or a value with a control character", true)
+		return false
+	}
+	if req.Method == http.MethodConnect || req.URL.Opaque != "" {
+		sc.answer(http.StatusBadRequest, "unsupported request target: the proxy forwards origin-form and absolute-form requests only", true)
 		return false
 	}
 	c := p.cfg.Load()
@@ -405,14 +418,25 @@ func (sc *serverConn) handle(req *http.Request) bool {
 
 	up := p.liveUps.get(c.live)
 	upc, resp, err := sc.forward(up, out, req.ProtoAtLeast(1, 1)) //nolint:bodyclose // read to its end, or its connection closed: Close would drain it
+	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols {
+		// A protocol switch nobody asked for: live's connection now
+		// speaks something else.
+		sc.using(nil)
+		_ = upc.Close()
+		err = errors.New("live switched protocols (101) for a request that did not ask to")
+	}
 	if err != nil {
 		p.log.Warn("live upstream error", "method", req.Method, "path", req.URL.Path, "error", err)
 		closeAfter = out.stream != nil || req.Close || !req.ProtoAtLeast(1, 1)
 		sc.answer(http.StatusBadGateway, "", closeAfter)
-		if sampled && out.stream == nil {
+		sc.bodySent(out, nil)
+		switch {
+		case sampled && out.stream == nil:
 			// Dark's load does not depend on live's health; there is
 			// nothing to compare with.
 			p.enqueue(p.newJob(c, req, out.body, nil))
+		case sampled:
+			p.stats.skipped.Add(1) // the body did not all come
 		}
 		return !closeAfter
 	}
@@ -425,6 +449,9 @@ func (sc *serverConn) handle(req *http.Request) bool {
 		}
 	}
 	keepAlive, upstreamOK := sc.relay(req, resp, upc, capt)
+	if !sc.bodySent(out, upc) {
+		keepAlive, upstreamOK = false, false
+	}
 	sc.using(nil)
 	if upstreamOK && !resp.Close {
 		up.put(upc)
@@ -448,13 +475,41 @@ func (sc *serverConn) handle(req *http.Request) bool {
 	return keepAlive
 }
 
+// bodySent waits for the writer of a streamed request body. When live has
+// answered, or failed, before all of the body came, the writer may wait
+// on either connection: both are cut, and bodySent reports false (the
+// client connection cannot carry another request). Without a streamed
+// body it reports true at once.
+func (sc *serverConn) bodySent(out *outRequest, upc *upConn) bool {
+	if out.written == nil {
+		return true
+	}
+	// Live usually answers after the last byte: the writer is about to
+	// report.
+	t := time.NewTimer(50 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case err := <-out.written:
+		return err == nil
+	case <-t.C:
+	}
+	if upc != nil {
+		_ = upc.Close()
+	}
+	_ = sc.nc.Close()
+	if err := <-out.written; err != nil {
+		sc.p.log.Debug("request body cut short after live answered", "error", err)
+	}
+	return false
+}
+
 // forward sends out to live and reads the head of the answer, forwarding
 // interim answers (103 Early Hints) to the client when interim is set
 // (HTTP/1.1 clients). A kept-alive connection that live had closed is
 // replaced by a fresh one, when the request can be sent again.
 func (sc *serverConn) forward(up *upstream, out *outRequest, interim bool) (*upConn, *http.Response, error) {
 	for attempt := 0; ; attempt++ {
-		upc, reused, err := up.connFor(context.Background(), attempt)
+		upc, reused, err := up.connFor(context.Background(), attempt, time.Time{})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -503,6 +558,9 @@ func (sc *serverConn) writeHead(resp *http.Response, framing string) {
 	_, _ = w.WriteString("HTTP/1.1 ")
 	if resp.Status != "" {
 		_, _ = w.WriteString(resp.Status)
+		if !strings.Contains(resp.Status, " ") {
+			_ = w.WriteByte(' ') // "200 " when live gave no reason (RFC 9112 §4)
+		}
 	} else {
 		_, _ = w.WriteString(strconv.Itoa(resp.StatusCode))
 		_ = w.WriteByte(' ')
@@ -536,6 +594,11 @@ func (sc *serverConn) relay(req *http.Request, resp *http.Response, upc *upConn,
 	case !closeAfter:
 		chunked = true
 		framing.WriteString("Transfer-Encoding: chunked\r\n")
+		for k := range resp.Trailer {
+			if hopByHop(k) || !httpguts.ValidHeaderFieldName(k) {
+				delete(resp.Trailer, k)
+			}
+		}
 		if len(resp.Trailer) > 0 {
 			names := make([]string, 0, len(resp.Trailer))
 			for k := range resp.Trailer {
@@ -551,8 +614,14 @@ func (sc *serverConn) relay(req *http.Request, resp *http.Response, upc *upConn,
 	}
 	sc.writeHead(resp, framing.String())
 	if noBody {
+		if capt != nil {
+			capt.eof = true // the whole answer is its head
+		}
 		return sc.bw.Flush() == nil && !closeAfter, true
 	}
+	// A chunked answer is flushed at each read: the chunked reader may
+	// wait for the rest of a chunk's size line that is in the buffer.
+	liveChunked := len(resp.TransferEncoding) > 0
 
 	w := sc.bw
 	buf := copyBuffers.Get()
@@ -574,7 +643,7 @@ func (sc *serverConn) relay(req *http.Request, resp *http.Response, upc *upConn,
 					_, _ = w.WriteString("\r\n")
 				}
 				// Stream: send what came before waiting on live again.
-				if err == nil && upc.br.Buffered() == 0 {
+				if err == nil && (liveChunked || upc.br.Buffered() == 0) {
 					clientErr = w.Flush()
 				}
 			}
@@ -600,11 +669,8 @@ func (sc *serverConn) relay(req *http.Request, resp *http.Response, upc *upConn,
 	}
 	if chunked {
 		_, _ = w.WriteString("0\r\n")
-		for k, vs := range resp.Trailer {
-			for _, v := range vs {
-				_, _ = w.WriteString(k + ": " + v + "\r\n")
-			}
-		}
+		dropInvalidFields(resp.Trailer)
+		writeFields(w, resp.Trailer, nil, nil)
 		_, _ = w.WriteString("\r\n")
 	}
 	return w.Flush() == nil && !closeAfter, true
@@ -615,7 +681,7 @@ func (sc *serverConn) relay(req *http.Request, resp *http.Response, upc *upConn,
 func (sc *serverConn) tunnel(c *compiled, req *http.Request) {
 	p := sc.p
 	up := p.liveUps.get(c.live)
-	upc, _, err := up.dial(context.Background())
+	upc, _, err := up.dial(context.Background(), time.Time{})
 	if err != nil {
 		p.log.Warn("live upstream error", "method", req.Method, "path", req.URL.Path, "error", err)
 		sc.answer(http.StatusBadGateway, "", true)
@@ -643,12 +709,17 @@ func (sc *serverConn) tunnel(c *compiled, req *http.Request) {
 	if err != nil {
 		p.log.Warn("live upstream error", "method", req.Method, "path", req.URL.Path, "error", err)
 		sc.answer(http.StatusBadGateway, "", true)
+		sc.bodySent(out, upc)
 		return
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		req.Close = true
 		sc.relay(req, resp, upc, nil)
+		sc.bodySent(out, upc)
 		return
+	}
+	if !sc.bodySent(out, upc) {
+		return // the request's body was still coming: no protocol switch
 	}
 	framing := "Connection: Upgrade\r\n"
 	for _, v := range resp.Header["Upgrade"] {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -1127,5 +1128,280 @@ func TestServerSkipsConnectionsLiveClosed(t *testing.T) {
 		}
 		c.expectClosed()
 		waitFor(t, "live to close its idle connection", func() bool { return closed.Load() == int64(i+2) })
+	}
+}
+
+// A field name with a space before its colon ("Transfer-Encoding :"),
+// which net/http's parser lets through, is refused with 400 rather than
+// passed on, where live might frame the body by it (request smuggling).
+func TestServerRefusesInvalidFieldNames(t *testing.T) {
+	live := newUpstream(t, liveHandler)
+	addr := forwardTo(t, live.URL)
+	for _, head := range []string{
+		"POST /echo HTTP/1.1\r\nHost: front\r\nTransfer-Encoding : chunked\r\nContent-Length: 5\r\n\r\nhello",
+		"GET /text HTTP/1.1\r\nHost: front\r\nFoo Bar: x\r\n\r\n",
+	} {
+		c := dialRaw(t, addr)
+		c.send(head)
+		resp, body := c.answer(http.MethodPost)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "invalid header field") {
+			t.Fatalf("%q: answer %d %q, want 400", head, resp.StatusCode, body)
+		}
+		c.expectClosed()
+	}
+	if n := len(live.requests()); n != 0 {
+		t.Fatalf("live received %d requests", n)
+	}
+}
+
+// CONNECT is not forwarded: the proxy has no tunnel to offer.
+func TestServerRefusesConnect(t *testing.T) {
+	live := newUpstream(t, liveHandler)
+	c := dialRaw(t, forwardTo(t, live.URL))
+	c.send("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+	if resp, _ := c.answer(http.MethodConnect); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("CONNECT: %d, want 400", resp.StatusCode)
+	}
+	if n := len(live.requests()); n != 0 {
+		t.Fatalf("live received %d requests", n)
+	}
+}
+
+// Answers without a body (HEAD, 204) are compared like any other: by
+// status and headers.
+func TestServerComparesAnswersWithoutBody(t *testing.T) {
+	live := newUpstream(t, func(u *upstream, w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/empty" {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		liveHandler(u, w, r)
+	})
+	dark := newUpstream(t, func(u *upstream, w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusTeapot)
+	})
+	p := newProxy(t, shadow.Options{})
+	if err := p.SetConfig(config(live.URL, dark.URL)); err != nil {
+		t.Fatal(err)
+	}
+	front := serve(t, p)
+	if status, _ := get(t, front+"/empty"); status != http.StatusNoContent {
+		t.Fatalf("GET /empty: %d", status)
+	}
+	if status, _, _ := do(t, http.DefaultClient, http.MethodHead, front+"/text", nil, nil); status != http.StatusOK {
+		t.Fatalf("HEAD /text: %d", status)
+	}
+	s := drain(t, p)
+	if s.Requests != 2 || s.Compared != 2 || s.Diffs != 2 {
+		t.Fatalf("requests %d compared %d diffs %d, want 2, 2, 2", s.Requests, s.Compared, s.Diffs)
+	}
+}
+
+// The memory budget of copies is refunded as it was charged, although a
+// worker strips headers from the copy: stripping a large Cookie from
+// many copies must not use the budget up.
+func TestQueueBytesRefundedAfterStripping(t *testing.T) {
+	live := newUpstream(t, liveHandler)
+	dark := newUpstream(t, darkHandler)
+	p := newProxy(t, shadow.Options{Workers: 1, QueueBytes: 64 << 10})
+	c := config(live.URL, dark.URL)
+	c.StripHeaders = []string{"Cookie"}
+	if err := p.SetConfig(c); err != nil {
+		t.Fatal(err)
+	}
+	front := serve(t, p)
+	cookie := http.Header{"Cookie": {"session=" + strings.Repeat("c", 8<<10)}}
+	for i := range 40 { // 40 × 8 KiB: five times the budget
+		if status, _, _ := do(t, http.DefaultClient, http.MethodGet, front+"/same", cookie, nil); status != http.StatusOK {
+			t.Fatalf("GET %d: %d", i, status)
+		}
+		waitFor(t, "the copy at dark", func() bool { return dark.count("/same") == i+1 })
+	}
+	if s := drain(t, p); s.Dropped != 0 || s.Requests != 40 {
+		t.Fatalf("dropped %d, requests %d; want 0 and 40", s.Dropped, s.Requests)
+	}
+}
+
+// Pooled connections to dark are reused after a pause longer than
+// DarkTimeout (their deadline is cleared when they are pooled).
+func TestCopyConnectionsReusedAfterQuietSpell(t *testing.T) {
+	live := newUpstream(t, liveHandler)
+	dark := newCountingLive(t, true, echoHandler)
+	p := newProxy(t, shadow.Options{Workers: 1, DarkTimeout: 50 * time.Millisecond})
+	if err := p.SetConfig(config(live.URL, dark.URL)); err != nil {
+		t.Fatal(err)
+	}
+	front := serve(t, p)
+	for i := range 2 {
+		if status, _ := get(t, front+"/same"); status != http.StatusOK {
+			t.Fatalf("GET %d: %d", i, status)
+		}
+		waitFor(t, "the copy at dark", func() bool { return dark.requests.Load() == int64(i+1) })
+		time.Sleep(100 * time.Millisecond) // longer than DarkTimeout: the deadline has passed
+	}
+	if n := dark.conns.Load(); n != 1 {
+		t.Fatalf("dark saw %d connections for 2 copies, want 1", n)
+	}
+}
+
+// A copy to a dark upstream that accepts connections and never speaks
+// TLS ends at DarkTimeout, not at the 30 s dial limit.
+func TestCopyDialBoundedByDarkTimeout(t *testing.T) {
+	live := newUpstream(t, liveHandler)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}()
+	p := newProxy(t, shadow.Options{DarkTimeout: 100 * time.Millisecond})
+	if err := p.SetConfig(config(live.URL, "https://"+ln.Addr().String())); err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := get(t, serve(t, p)+"/same"); status != http.StatusOK {
+		t.Fatalf("GET: %d", status)
+	}
+	var timeouts int64
+	deadline := time.Now().Add(10 * time.Second) // well under the 30 s dial limit
+	for timeouts == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the copy was still dialling after 10 s with a DarkTimeout of 100ms")
+		}
+		timeouts += p.Stats().Swap().Timeouts
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A live answer that comes before the whole streamed body (413 for an
+// upload too large) reaches the client; the connection then closes.
+func TestServerEarlyAnswerDuringUpload(t *testing.T) {
+	live := newCountingLive(t, true, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+	})
+	c := dialRaw(t, forwardTo(t, live.URL))
+	c.send(fmt.Sprintf("POST /upload HTTP/1.1\r\nHost: front\r\nContent-Length: %d\r\n\r\n", 64<<20))
+	c.send(strings.Repeat("u", 256<<10)) // a part; the rest never comes
+	resp, body := c.answer(http.MethodPost)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(body, "too large") {
+		t.Fatalf("answer %d %q, want live's 413", resp.StatusCode, body)
+	}
+	c.expectClosed()
+}
+
+// A live service that answers as it reads (full duplex) gets the body as
+// it streams, and the client its answer as it is written: neither side
+// waits for the other to finish.
+func TestServerFullDuplex(t *testing.T) {
+	live := newCountingLive(t, true, func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		_ = rc.EnableFullDuplex()
+		w.WriteHeader(http.StatusOK)
+		_ = rc.Flush()
+		buf := make([]byte, 64)
+		for {
+			n, err := r.Body.Read(buf)
+			if n > 0 {
+				_, _ = w.Write(buf[:n])
+				_ = rc.Flush()
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+	c := dialRaw(t, forwardTo(t, live.URL))
+	c.send("POST /echo HTTP/1.1\r\nHost: front\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nping1\r\n")
+	resp, err := http.ReadResponse(c.br, &http.Request{Method: http.MethodPost})
+	if err != nil {
+		t.Fatalf("no answer head while the body is still coming: %v", err)
+	}
+	defer resp.Body.Close()
+	echo := make([]byte, 5)
+	if _, err := io.ReadFull(resp.Body, echo); err != nil || string(echo) != "ping1" {
+		t.Fatalf("first echo %q, %v", echo, err)
+	}
+	c.send("5\r\nping2\r\n0\r\n\r\n")
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil || string(rest) != "ping2" {
+		t.Fatalf("rest %q, %v", rest, err)
+	}
+}
+
+// A POST to an https live whose idle connection live closed (with a TLS
+// close_notify before its FIN) goes on a fresh connection: 200, not 502.
+func TestServerSkipsTLSConnectionsLiveClosed(t *testing.T) {
+	var closed atomic.Int64
+	live := httptest.NewUnstartedServer(http.HandlerFunc(echoHandler))
+	live.Config.IdleTimeout = 20 * time.Millisecond
+	live.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed.Add(1)
+		}
+	}
+	live.StartTLS()
+	t.Cleanup(live.Close)
+	pool := x509.NewCertPool()
+	pool.AddCert(live.Certificate())
+	t.Cleanup(shadow.TrustUpstreamRoots(pool))
+	addr := forwardTo(t, live.URL)
+	if status, _ := getClosing(t, addr, "/a"); status != http.StatusOK {
+		t.Fatalf("GET: %d", status)
+	}
+	waitFor(t, "live to close its idle connection", func() bool { return closed.Load() == 1 })
+	c := dialRaw(t, addr)
+	c.send("POST /b HTTP/1.1\r\nHost: front\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+	if resp, body := c.answer(http.MethodPost); resp.StatusCode != http.StatusOK || body != "POST /b got 5 bytes" {
+		t.Fatalf("POST after live closed the idle TLS connection: %d %q, want live's answer", resp.StatusCode, body)
+	}
+}
+
+// temporaryError is an accept error that passes, as EMFILE does.
+type temporaryError struct{}
+
+func (temporaryError) Error() string   { return "accept: too many open files" }
+func (temporaryError) Temporary() bool { return true }
+func (temporaryError) Timeout() bool   { return false }
+
+// failingOnce is a listener whose first Accept fails with a temporary
+// error.
+type failingOnce struct {
+	net.Listener
+	failed atomic.Bool
+}
+
+func (l *failingOnce) Accept() (net.Conn, error) {
+	if l.failed.CompareAndSwap(false, true) {
+		return nil, temporaryError{}
+	}
+	return l.Listener.Accept()
+}
+
+// Running out of descriptors for a moment does not stop the Server: it
+// waits and accepts again, as net/http does.
+func TestServerSurvivesTemporaryAcceptErrors(t *testing.T) {
+	live := newUpstream(t, liveHandler)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &shadow.Server{Proxy: newProxy(t, shadow.Options{Fallback: live.URL})}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(&failingOnce{Listener: ln}) }()
+	t.Cleanup(func() { _ = s.Close() })
+	if status, body := get(t, "http://"+ln.Addr().String()+"/text"); status != http.StatusOK || body != "hello\n" {
+		t.Fatalf("GET after a temporary accept error: %d %q", status, body)
+	}
+	select {
+	case err := <-served:
+		t.Fatalf("Serve returned %v after a temporary accept error", err)
+	default:
 	}
 }

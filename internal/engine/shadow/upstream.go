@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -13,8 +14,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
+
+// upstreamRootCAs verifies https upstreams; nil means the system's roots
+// (SSL_CERT_FILE and SSL_CERT_DIR add to them). Tests set it.
+var upstreamRootCAs *x509.CertPool
 
 // Limits of the upstream connection pools.
 const (
@@ -48,9 +56,19 @@ type upConn struct {
 
 // upstreams holds one pool per upstream, shared by successive configs so
 // that a config change keeps the warm connections.
-type upstreams struct{ m sync.Map } // "scheme://host" → *upstream
+type upstreams struct {
+	m         sync.Map     // "scheme://host" → *upstream
+	lastPrune atomic.Int64 // unix nanoseconds
+}
+
+// prunePeriod is how often every pool is swept for connections idle too
+// long, those of upstreams no config names any more included.
+const prunePeriod = 10 * time.Second
 
 func (us *upstreams) get(u *url.URL) *upstream {
+	if now, last := time.Now().UnixNano(), us.lastPrune.Load(); now-last >= int64(prunePeriod) && us.lastPrune.CompareAndSwap(last, now) {
+		us.prune(time.Unix(0, now))
+	}
 	key := u.Scheme + "://" + u.Host
 	if v, ok := us.m.Load(key); ok {
 		return v.(*upstream)
@@ -64,10 +82,29 @@ func (us *upstreams) get(u *url.URL) *upstream {
 	}
 	up := &upstream{addr: net.JoinHostPort(u.Hostname(), port), host: u.Host}
 	if u.Scheme == "https" {
-		up.tls = &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
+		up.tls = &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}, RootCAs: upstreamRootCAs}
 	}
 	v, _ := us.m.LoadOrStore(key, up)
 	return v.(*upstream)
+}
+
+// prune closes the connections idle for longer than upstreamIdleTime in
+// every pool.
+func (us *upstreams) prune(now time.Time) {
+	us.m.Range(func(_, v any) bool {
+		u := v.(*upstream)
+		u.mu.Lock()
+		n := 0
+		for n < len(u.idle) && now.Sub(u.idle[n].idleSince) >= upstreamIdleTime {
+			_ = u.idle[n].Close()
+			n++
+		}
+		if n > 0 {
+			u.idle = append(u.idle[:0], u.idle[n:]...)
+		}
+		u.mu.Unlock()
+		return true
+	})
 }
 
 // closeIdle closes every idle connection of every pool.
@@ -78,8 +115,9 @@ func (us *upstreams) closeIdle() {
 	})
 }
 
-// conn returns an idle connection, reused, or a new one.
-func (u *upstream) conn(ctx context.Context) (c *upConn, reused bool, err error) {
+// conn returns an idle connection, reused, or a new one dialled by
+// deadline (none when zero).
+func (u *upstream) conn(ctx context.Context, deadline time.Time) (c *upConn, reused bool, err error) {
 	now := time.Now()
 	u.mu.Lock()
 	for len(u.idle) > 0 {
@@ -97,28 +135,29 @@ func (u *upstream) conn(ctx context.Context) (c *upConn, reused bool, err error)
 		u.mu.Lock()
 	}
 	u.mu.Unlock()
-	return u.dial(ctx)
+	return u.dial(ctx, deadline)
 }
 
 // connFor is the connection for an attempt: the second attempt, after a
 // kept-alive connection turned out closed, dials a fresh one (the other
 // idle ones may be stale too, as after a restart of the upstream).
-func (u *upstream) connFor(ctx context.Context, attempt int) (*upConn, bool, error) {
+func (u *upstream) connFor(ctx context.Context, attempt int, deadline time.Time) (*upConn, bool, error) {
 	if attempt > 0 {
-		return u.dial(ctx)
+		return u.dial(ctx, deadline)
 	}
-	return u.conn(ctx)
+	return u.conn(ctx, deadline)
 }
 
-func (u *upstream) dial(ctx context.Context) (*upConn, bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, upstreamDialTime)
-	defer cancel()
+// dial connects, and for https shakes hands, within upstreamDialTime or
+// by deadline when that is sooner.
+func (u *upstream) dial(ctx context.Context, deadline time.Time) (*upConn, bool, error) {
+	d := &net.Dialer{KeepAlive: 30 * time.Second, Timeout: upstreamDialTime, Deadline: deadline}
 	var nc net.Conn
 	var err error
 	if u.tls != nil {
-		nc, err = (&tls.Dialer{Config: u.tls}).DialContext(ctx, "tcp", u.addr)
+		nc, err = (&tls.Dialer{NetDialer: d, Config: u.tls}).DialContext(ctx, "tcp", u.addr)
 	} else {
-		nc, err = (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext(ctx, "tcp", u.addr)
+		nc, err = d.DialContext(ctx, "tcp", u.addr)
 	}
 	if err != nil {
 		return nil, false, err
@@ -235,6 +274,10 @@ type outRequest struct {
 	keepContentLength bool
 	trailers          bool // the client accepts trailers (TE: trailers)
 	upgrade           bool // keep Connection and Upgrade (a protocol switch)
+	// written, for a streamed body, receives the outcome of writing the
+	// request, which goes on while the answer is read (live may answer
+	// before the whole body came, or answer as it reads it).
+	written chan error
 }
 
 func skipForwarding(name string) bool {
@@ -349,6 +392,7 @@ func readResponse(c *upConn, method string, reused bool) (*http.Response, error)
 	for name := range listed {
 		delete(resp.Header, name)
 	}
+	dropInvalidFields(resp.Header)
 	return resp, nil
 }
 
@@ -416,7 +460,7 @@ func (u *upstream) roundTrip(ctx context.Context, r *outRequest, timeout time.Du
 
 func (u *upstream) exchange(ctx context.Context, r *outRequest, deadline time.Time, keep int64) result {
 	for attempt := 0; ; attempt++ {
-		c, reused, err := u.connFor(ctx, attempt)
+		c, reused, err := u.connFor(ctx, attempt, deadline)
 		if err != nil {
 			return result{err: err}
 		}
@@ -440,11 +484,12 @@ func (u *upstream) exchange(ctx context.Context, r *outRequest, deadline time.Ti
 		} else {
 			_, err = io.Copy(io.Discard, resp.Body)
 		}
-		// An idle connection keeps its expired deadline: the next
-		// exchange sets its own.
 		if stopped := stop(); err != nil || !stopped || resp.Close {
 			_ = c.Close()
 		} else {
+			// Cleared, or the liveness peek would see the deadline
+			// pass and take the connection for closed.
+			_ = c.SetDeadline(time.Time{})
 			u.put(c)
 		}
 		if err != nil {
@@ -456,9 +501,14 @@ func (u *upstream) exchange(ctx context.Context, r *outRequest, deadline time.Ti
 
 // sendHead writes r to c and reads the head of the final answer. Interim
 // answers (1xx but 101) go to interim, or are skipped when it is nil. A
-// reused connection found closed gives errUpstreamClosed.
+// reused connection found closed gives errUpstreamClosed. A streamed body
+// is written by a goroutine of its own while the answer is read: the
+// caller waits for r.written before it reuses c or reads the body's copy.
 func sendHead(c *upConn, host string, r *outRequest, reused bool, interim func(*http.Response) error) (*http.Response, error) {
-	if err := r.write(c, host); err != nil {
+	if r.stream != nil {
+		r.written = make(chan error, 1)
+		go func() { r.written <- r.write(c, host) }()
+	} else if err := r.write(c, host); err != nil {
 		if reused {
 			return nil, errUpstreamClosed
 		}
@@ -488,4 +538,40 @@ func readBody(body io.Reader, contentLength, keep int64) (kept []byte, truncated
 	}
 	n, err := io.Copy(io.Discard, body)
 	return buf.Bytes(), n > 0, err
+}
+
+// validFields reports whether every field name of h is a token and every
+// value free of control characters (RFC 9110 §5.1, §5.5): net/http's
+// parser lets a space before the colon through, which a proxy must not
+// pass on (a "Transfer-Encoding :" field would frame the body differently
+// at live, RFC 9112 §5.1).
+func validFields(h http.Header) bool {
+	for name, values := range h {
+		if !httpguts.ValidHeaderFieldName(name) {
+			return false
+		}
+		for _, v := range values {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// dropInvalidFields removes from h the fields that validFields would
+// refuse: live's answers are cleaned rather than refused.
+func dropInvalidFields(h http.Header) {
+	for name, values := range h {
+		if !httpguts.ValidHeaderFieldName(name) {
+			delete(h, name)
+			continue
+		}
+		for _, v := range values {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				delete(h, name)
+				break
+			}
+		}
+	}
 }
