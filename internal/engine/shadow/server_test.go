@@ -1100,21 +1100,37 @@ func TestCopiesSurviveDarkClosingIdleConnections(t *testing.T) {
 	}
 }
 
-// Live closing idle connections sooner than the pool would (as Node's
-// servers do after 5 s): the pooled connection is found closed before it
-// is used, so even a POST, which may not be sent twice, gets live's
-// answer rather than a 502.
-func TestServerSkipsConnectionsLiveClosed(t *testing.T) {
-	var closed atomic.Int64
-	live := httptest.NewUnstartedServer(http.HandlerFunc(echoHandler))
+// shortIdleLive is a live echo upstream that closes connections idle for
+// 20 ms, over TLS (trusted by the proxies the test makes) when tls is
+// set; closed counts the connections it has closed.
+func shortIdleLive(t *testing.T, tls bool) (live *httptest.Server, closed *atomic.Int64) {
+	t.Helper()
+	closed = new(atomic.Int64)
+	live = httptest.NewUnstartedServer(http.HandlerFunc(echoHandler))
 	live.Config.IdleTimeout = 20 * time.Millisecond
 	live.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateClosed {
 			closed.Add(1)
 		}
 	}
-	live.Start()
+	if tls {
+		live.StartTLS()
+		pool := x509.NewCertPool()
+		pool.AddCert(live.Certificate())
+		t.Cleanup(shadow.TrustUpstreamRoots(pool))
+	} else {
+		live.Start()
+	}
 	t.Cleanup(live.Close)
+	return live, closed
+}
+
+// Live closing idle connections sooner than the pool would (as Node's
+// servers do after 5 s): the pooled connection is found closed before it
+// is used, so even a POST, which may not be sent twice, gets live's
+// answer rather than a 502.
+func TestServerSkipsConnectionsLiveClosed(t *testing.T) {
+	live, closed := shortIdleLive(t, false)
 	addr := forwardTo(t, live.URL)
 	if status, _ := getClosing(t, addr, "/a"); status != http.StatusOK {
 		t.Fatalf("GET: %d", status)
@@ -1338,19 +1354,7 @@ func TestServerFullDuplex(t *testing.T) {
 // A POST to an https live whose idle connection live closed (with a TLS
 // close_notify before its FIN) goes on a fresh connection: 200, not 502.
 func TestServerSkipsTLSConnectionsLiveClosed(t *testing.T) {
-	var closed atomic.Int64
-	live := httptest.NewUnstartedServer(http.HandlerFunc(echoHandler))
-	live.Config.IdleTimeout = 20 * time.Millisecond
-	live.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateClosed {
-			closed.Add(1)
-		}
-	}
-	live.StartTLS()
-	t.Cleanup(live.Close)
-	pool := x509.NewCertPool()
-	pool.AddCert(live.Certificate())
-	t.Cleanup(shadow.TrustUpstreamRoots(pool))
+	live, closed := shortIdleLive(t, true)
 	addr := forwardTo(t, live.URL)
 	if status, _ := getClosing(t, addr, "/a"); status != http.StatusOK {
 		t.Fatalf("GET: %d", status)
